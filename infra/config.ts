@@ -1,0 +1,246 @@
+import { z } from 'zod';
+import { ConfigError } from '../service/src/errors.js';
+
+/**
+ * Deployment configuration: one entry per regional stack, read from the `smppConnector`
+ * key of the CDK context (cdk.json). Everything is checked together and reported in one
+ * {@link ConfigError}, so an operator fixes cdk.json in one pass instead of one synth per typo.
+ */
+
+/** The context key that holds the configuration in cdk.json. */
+export const CONTEXT_KEY = 'smppConnector';
+
+/**
+ * The example account in cdk.json. When a stack is configured with it, the account the CLI
+ * resolved from the caller's credentials (`CDK_DEFAULT_ACCOUNT`) is used instead, so the
+ * committed file works offline and deploys into whichever account the credentials belong to.
+ * A real account id in the configuration always wins.
+ */
+export const PLACEHOLDER_ACCOUNT = '123456789012';
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Fargate's valid memory sizes (MiB) per CPU size (vCPU units). */
+const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: [2048, 3072, 4096, 5120, 6144, 7168, 8192],
+  2048: Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
+  4096: Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
+};
+
+/** ECS waits at most this long after SIGTERM before it kills a Fargate container (`stopTimeout`). */
+export const MAX_STOP_TIMEOUT_SECONDS = 120;
+/** Margin between the service's drain deadline and ECS's SIGKILL: unbind, flush logs and metrics. */
+export const STOP_TIMEOUT_MARGIN_SECONDS = 10;
+
+const int = (min: number, max: number) => z.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+
+const stackSchema = z
+  .object({
+    /** CloudFormation stack name, also the `Service` dimension of the service's metrics. */
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a CloudFormation stack name (letters, digits, hyphens)'),
+    /** AWS account id; see {@link PLACEHOLDER_ACCOUNT}. */
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as ap-southeast-1'),
+    /** SMSC host name: smpp.8x8.com (Asia Pacific) or smpp.8x8.uk (Europe). */
+    smppHost: z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a host name'),
+    /** @default 2776 (8x8's TLS port; 2775 is the plaintext legacy port) */
+    smppPort: int(1, 65535).default(2776),
+    /** @default true */
+    smppTls: z.boolean().default(true),
+    /** @default 'TLSv1.3' (what 8x8 offers on 2776) */
+    smppTlsMinVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+    /** Binds per task, by type. @default 1 / 1 / 0 (8x8 advises separate TX and RX binds) */
+    txBinds: int(0, 64).default(1),
+    rxBinds: int(0, 64).default(1),
+    trxBinds: int(0, 64).default(0),
+    /** Fargate tasks. 0 deploys everything but the running service (first deploy, before 8x8 whitelists the IPs). @default 2 */
+    tasks: int(0, 100).default(2),
+    /** Concurrent binds the account (system_id) may hold across all tasks. @default 4 (8x8's baseline) */
+    accountBinds: int(1, 1000).default(4),
+    /** @default 50 (8x8's baseline MPS per bind) */
+    mpsPerBind: int(1, 100_000).default(50),
+    /** @default 10 */
+    windowSize: int(1, 1000).default(10),
+    /** Availability zones of the VPC. @default 2 */
+    maxAzs: int(2, 6).default(2),
+    /** NAT gateways, one Elastic IP each: the egress IPs 8x8 whitelists. @default 2 */
+    natGateways: int(1, 6).default(2),
+    /** Existing Elastic IP allocations for the NAT gateways; empty = the stack creates (and retains) them. @default [] */
+    eipAllocationIds: z.array(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'must be an EIP allocation id (eipalloc-…)')).default([]),
+    /** @default '10.0.0.0/16' */
+    vpcCidr: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/, 'must be an IPv4 CIDR between /16 and /24').default('10.0.0.0/16'),
+    /** Interface/gateway endpoints for SQS, DynamoDB, Secrets Manager, Logs, ECR, S3. @default true */
+    vpcEndpoints: z.boolean().default(true),
+    /** Import the credentials secret instead of creating one. @default - a secret is created */
+    credentialsSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/, 'must be a Secrets Manager secret ARN')
+      .optional(),
+    /** Where alarms are e-mailed. @default - no subscription, only the SNS topic */
+    alarmEmail: z.email('must be an e-mail address').optional(),
+    /** @default 'info' */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    /** @default 30 */
+    logRetentionDays: z
+      .number()
+      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
+      .default(30),
+    /** Drain deadline on SIGTERM; ECS's stopTimeout is this plus a margin, at most 120 s. @default 20000 */
+    shutdownGraceMs: int(0, (MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS) * 1000).default(20_000),
+    /** @default 30 */
+    messageTtlDays: int(1, 3650).default(30),
+    /** Task size. @default 512 CPU units / 1024 MiB */
+    cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(512),
+    memoryMiB: int(512, 30_720).default(1024),
+    /** Override the computed deployment percentages; still checked against the bind budget. */
+    minHealthyPercent: int(0, 100).optional(),
+    maxHealthyPercent: int(100, 200).optional(),
+    /** Alarm when the oldest queued job is older than this. @default 300 */
+    oldestMessageAlarmSeconds: int(60, 1_209_600).default(300),
+  })
+  .strict();
+
+const configSchema = z.object({ stacks: z.array(stackSchema).min(1, 'must list at least one stack') }).strict();
+
+/** One regional stack, with every default applied. */
+export type StackConfig = z.output<typeof stackSchema>;
+/** What cdk.json may hold for one stack (defaults not yet applied). */
+export type StackConfigInput = z.input<typeof stackSchema>;
+export interface ConnectorConfig {
+  readonly stacks: readonly Readonly<StackConfig>[];
+}
+
+/** How many tasks (and so binds) ECS may run at once, and the percentages that keep it there. */
+export interface DeploymentLimits {
+  minHealthyPercent: number;
+  maxHealthyPercent: number;
+  /** Most tasks ECS runs at once during a rolling deployment. */
+  peakTasks: number;
+  /** peakTasks × binds per task: never more than the account's binds. */
+  peakBinds: number;
+}
+
+export interface BindBudgetInput {
+  tasks: number;
+  txBinds: number;
+  rxBinds: number;
+  trxBinds: number;
+  accountBinds: number;
+  minHealthyPercent?: number | undefined;
+  maxHealthyPercent?: number | undefined;
+}
+
+/** ECS runs at most floor(desired × maximumPercent / 100) tasks (RUNNING or PENDING) during a deployment. */
+const peakOf = (tasks: number, maxPercent: number) => Math.max(tasks, Math.floor((tasks * maxPercent) / 100));
+/** ECS keeps at least ceil(desired × minimumHealthyPercent / 100) tasks running during a deployment. */
+const floorOf = (tasks: number, minPercent: number) => Math.ceil((tasks * minPercent) / 100);
+
+/**
+ * Chooses ECS deployment percentages so that the binds of every task running at once — including
+ * a draining task, which ECS still counts until its container exits — never exceed the account's
+ * budget. When the budget has room for extra tasks, new tasks start before old ones stop
+ * (min 100 %, no dip in capacity); when it has none, max is 100 % and tasks are replaced one at
+ * a time (min = (tasks − 1) / tasks). Returns the problems instead when the budget cannot hold.
+ */
+export function deploymentLimits(input: BindBudgetInput): { limits?: DeploymentLimits; problems: string[] } {
+  const { tasks, accountBinds } = input;
+  const perTask = input.txBinds + input.rxBinds + input.trxBinds;
+  const problems: string[] = [];
+  if (perTask === 0) return { problems: ['each task needs at least one bind'] };
+  if (tasks * perTask > accountBinds) {
+    problems.push(
+      `bind budget exceeded: ${tasks} tasks × ${perTask} binds per task = ${tasks * perTask} binds, but the account allows ${accountBinds}` +
+        ` — lower tasks or binds per task, or ask 8x8 for more binds and raise accountBinds`,
+    );
+    return { problems };
+  }
+  const maxTasks = Math.min(Math.floor(accountBinds / perTask), 2 * tasks);
+  // Smallest percentage that reaches maxTasks; ceil keeps ECS's floor() from rounding it away.
+  const computedMax = tasks === 0 ? 100 : Math.min(200, Math.max(100, Math.ceil((maxTasks * 100) / tasks)));
+  const maxHealthyPercent = input.maxHealthyPercent ?? computedMax;
+  const peakTasks = peakOf(tasks, maxHealthyPercent);
+  if (peakTasks * perTask > accountBinds) {
+    problems.push(
+      `maxHealthyPercent ${maxHealthyPercent} lets a deployment run ${peakTasks} tasks × ${perTask} binds = ${peakTasks * perTask} binds,` +
+        ` more than the account's ${accountBinds}; use at most ${computedMax}`,
+    );
+  }
+  const computedMin = peakTasks > tasks ? 100 : tasks === 0 ? 0 : Math.floor(((tasks - 1) * 100) / tasks);
+  const minHealthyPercent = input.minHealthyPercent ?? computedMin;
+  if (tasks > 0 && peakTasks === tasks && floorOf(tasks, minHealthyPercent) >= tasks) {
+    problems.push(
+      `minHealthyPercent ${minHealthyPercent} with maxHealthyPercent ${maxHealthyPercent} leaves ECS no room to replace a task` +
+        ` (the bind budget allows no extra task); use at most ${computedMin}`,
+    );
+  }
+  if (problems.length > 0) return { problems };
+  return { limits: { minHealthyPercent, maxHealthyPercent, peakTasks, peakBinds: peakTasks * perTask }, problems };
+}
+
+/** Cross-field rules of one stack; `where` prefixes every message. */
+function stackProblems(s: StackConfig, where: string): string[] {
+  const out: string[] = [];
+  const say = (m: string) => out.push(`${where}: ${m}`);
+  if (s.txBinds + s.trxBinds < 1) say('txBinds + trxBinds must be at least 1 (nothing could be sent)');
+  if (s.rxBinds + s.trxBinds < 1) say('rxBinds + trxBinds must be at least 1 (receipts and MO would be lost)');
+  for (const p of deploymentLimits(s).problems) say(p);
+  if (s.natGateways > s.maxAzs) say(`natGateways (${s.natGateways}) cannot exceed maxAzs (${s.maxAzs}): one NAT gateway per AZ`);
+  if (s.eipAllocationIds.length > 0 && s.eipAllocationIds.length !== s.natGateways) {
+    say(`eipAllocationIds lists ${s.eipAllocationIds.length} allocation(s) but natGateways is ${s.natGateways}: give one per NAT gateway, or none to create them`);
+  }
+  if (new Set(s.eipAllocationIds).size !== s.eipAllocationIds.length) say('eipAllocationIds contains duplicates');
+  const memories = FARGATE_MEMORY[s.cpu] ?? [];
+  if (!memories.includes(s.memoryMiB)) say(`memoryMiB ${s.memoryMiB} is not valid for cpu ${s.cpu} on Fargate (valid: ${memories.join(', ')})`);
+  if (s.credentialsSecretArn !== undefined) {
+    const region = s.credentialsSecretArn.split(':')[3];
+    if (region !== s.region) say(`credentialsSecretArn is in ${region}, but the stack is in ${s.region} (the service reads it from its own region)`);
+  }
+  if (!s.smppTls && s.smppPort === 2776) say('smppTls is false but smppPort 2776 is 8x8\'s TLS port; use 2775 for plaintext');
+  return out;
+}
+
+/**
+ * Validates the raw `smppConnector` context value. Throws one ConfigError listing every
+ * problem of every stack, including bind budgets and duplicate stack names.
+ */
+export function parseConnectorConfig(raw: unknown): ConnectorConfig {
+  if (raw === undefined) {
+    throw new ConfigError([`cdk.json has no "${CONTEXT_KEY}" context; see infra/DEPLOY.md for its shape`]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${[CONTEXT_KEY, ...i.path].map(String).join('.')}: ${i.message}`));
+  }
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  parsed.data.stacks.forEach((s, i) => {
+    const where = `${CONTEXT_KEY}.stacks[${i}] (${s.name})`;
+    if (seen.has(s.name)) problems.push(`${where}: the stack name is used twice`);
+    seen.add(s.name);
+    problems.push(...stackProblems(s, where));
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { stacks: parsed.data.stacks.map((s) => Object.freeze(s)) };
+}
+
+/** Account the stack deploys to: the configured one, except that the placeholder yields to the caller's. */
+export function resolveAccount(s: Pick<StackConfig, 'account'>, env: NodeJS.ProcessEnv = process.env): string {
+  return s.account === PLACEHOLDER_ACCOUNT && env.CDK_DEFAULT_ACCOUNT ? env.CDK_DEFAULT_ACCOUNT : s.account;
+}
+
+/** `cdk deploy -c tasks=0`: one task count for every stack of this synth (first deploy, or a quick stop). */
+export function applyTaskOverride(raw: unknown, override: unknown): unknown {
+  if (override === undefined) return raw;
+  const tasks = typeof override === 'string' ? Number(override) : override;
+  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { stacks?: unknown }).stacks)) return raw;
+  const r = raw as { stacks: unknown[] };
+  return { ...r, stacks: r.stacks.map((s) => (typeof s === 'object' && s !== null ? { ...s, tasks } : s)) };
+}
+
+/** ECS stopTimeout for a drain deadline: the deadline plus a margin to unbind and flush. */
+export function stopTimeoutSeconds(shutdownGraceMs: number): number {
+  return Math.min(MAX_STOP_TIMEOUT_SECONDS, Math.ceil(shutdownGraceMs / 1000) + STOP_TIMEOUT_MARGIN_SECONDS);
+}

@@ -1,0 +1,108 @@
+import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface EgressNetworkProps {
+  /** NAT gateways, one per AZ from the first; each has one Elastic IP: the egress IPs 8x8 whitelists. @default 2 */
+  readonly natGateways?: number;
+  /** @default 2 */
+  readonly maxAzs?: number;
+  /**
+   * Existing EIP allocations for the NAT gateways, one per gateway. Use them to keep the
+   * whitelisted IPs across a stack teardown (the retained EIPs of an earlier stack).
+   * @default [] — the stack creates the EIPs, with a RETAIN removal policy
+   */
+  readonly eipAllocationIds?: readonly string[];
+  /** @default '10.0.0.0/16' */
+  readonly cidr?: string;
+  /** Endpoints for SQS, DynamoDB, Secrets Manager, CloudWatch Logs, ECR and S3 (image layers). @default true */
+  readonly vpcEndpoints?: boolean;
+  /** Flow log retention. @default logs.RetentionDays.ONE_MONTH */
+  readonly flowLogRetention?: logs.RetentionDays;
+}
+
+/**
+ * VPC whose only way out is a fixed set of Elastic IPs: public subnets hold NAT gateways bound to
+ * the EIPs, private subnets hold the tasks. The EIPs are the connector's identity at 8x8 (IP
+ * whitelisting), so created ones are retained when the stack is deleted.
+ */
+export class EgressNetwork extends Construct {
+  public readonly vpc: ec2.Vpc;
+  /** The EIP allocation ids bound to the NAT gateways (tokens when created here). */
+  public readonly eipAllocationIds: readonly string[];
+  /** The egress public IPs when the EIPs are created here; undefined when imported (only ids are known at synth). */
+  public readonly egressIps?: readonly string[];
+
+  constructor(scope: Construct, id: string, props: EgressNetworkProps = {}) {
+    super(scope, id);
+    const natGateways = props.natGateways ?? 2;
+    const imported = props.eipAllocationIds ?? [];
+    if (imported.length > 0 && imported.length !== natGateways) {
+      throw new Error(`EgressNetwork: ${imported.length} EIP allocation ids for ${natGateways} NAT gateways; give one per gateway`);
+    }
+
+    if (imported.length > 0) {
+      this.eipAllocationIds = imported;
+    } else {
+      const eips = Array.from({ length: natGateways }, (_, i) => {
+        const eip = new ec2.CfnEIP(this, `EgressIp${i + 1}`, {
+          domain: 'vpc',
+          tags: [{ key: 'Name', value: `smpp-connector-egress-${i + 1}` }],
+        });
+        // Whitelisted at 8x8: deleting the stack must not release the address.
+        eip.applyRemovalPolicy(RemovalPolicy.RETAIN);
+        return eip;
+      });
+      this.eipAllocationIds = eips.map((e) => e.attrAllocationId);
+      this.egressIps = eips.map((e) => e.attrPublicIp);
+    }
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(props.cidr ?? '10.0.0.0/16'),
+      maxAzs: props.maxAzs ?? 2,
+      natGateways,
+      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [...this.eipAllocationIds] }),
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+        { name: 'Tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+      // Nothing is attached to the default security group; restricting it would add a custom-resource Lambda.
+      restrictDefaultSecurityGroup: false,
+      flowLogs: {
+        // Rejected packets only: enough to see traffic the task security group refuses, at little cost.
+        Rejected: {
+          trafficType: ec2.FlowLogTrafficType.REJECT,
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(
+            new logs.LogGroup(this, 'FlowLogs', {
+              retention: props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH,
+              removalPolicy: RemovalPolicy.DESTROY,
+            }),
+          ),
+        },
+      },
+    });
+
+    if (props.vpcEndpoints ?? true) {
+      const tasks = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+      this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [tasks] });
+      // ECR stores image layers in S3.
+      this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [tasks] });
+      const interfaces: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+        Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
+        SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+        EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+      };
+      for (const [name, service] of Object.entries(interfaces)) {
+        this.vpc.addInterfaceEndpoint(name, { service, subnets: tasks, privateDnsEnabled: true });
+      }
+    }
+  }
+
+  /** Egress IPs as one comma-separated string (or the allocation ids when the EIPs are imported). */
+  public egressSummary(): string {
+    return Fn.join(',', [...(this.egressIps ?? this.eipAllocationIds)]);
+  }
+}

@@ -1,0 +1,109 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { QueueError } from '../errors.js';
+
+/** One received SQS message, in plain terms. */
+export interface QueueMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount: number;
+  /** When the producer sent it (epoch ms). */
+  sentAt: number;
+}
+
+/** SQS limits: 10 messages per receive or batch, 20 s long poll, 12 h visibility. */
+export const SQS_MAX_BATCH = 10;
+export const SQS_MAX_WAIT_SECONDS = 20;
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * The outbound queue: long-polled receives, batched deletes and visibility
+ * changes that report which entries failed (SQS batch calls succeed as a
+ * whole even when entries fail — bbc/sqs-consumer reads `Failed`, so do we).
+ */
+export class OutboundQueue {
+  constructor(
+    private readonly sqs: Pick<SQSClient, 'send'>,
+    readonly queueUrl: string,
+  ) {}
+
+  async receive(max: number, waitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]> {
+    try {
+      const out = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.queueUrl,
+          MaxNumberOfMessages: Math.min(SQS_MAX_BATCH, Math.max(1, max)),
+          WaitTimeSeconds: waitSeconds,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+      return (out.Messages ?? []).flatMap((m) =>
+        m.MessageId && m.ReceiptHandle
+          ? [
+              {
+                messageId: m.MessageId,
+                receiptHandle: m.ReceiptHandle,
+                body: m.Body ?? '',
+                receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+                sentAt: Number(m.Attributes?.SentTimestamp ?? Date.now()),
+              },
+            ]
+          : [],
+      );
+    } catch (err) {
+      if (signal?.aborted) return [];
+      throw new QueueError(`ReceiveMessage failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Deletes in batches of 10; returns the receipt handles that could not be deleted. */
+  async delete(receiptHandles: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    for (let i = 0; i < receiptHandles.length; i += SQS_MAX_BATCH) {
+      const chunk = receiptHandles.slice(i, i + SQS_MAX_BATCH);
+      try {
+        const out = await this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: chunk.map((h, n) => ({ Id: String(n), ReceiptHandle: h })),
+          }),
+        );
+        for (const f of out.Failed ?? []) failed.push(chunk[Number(f.Id)] ?? '');
+      } catch {
+        failed.push(...chunk);
+      }
+    }
+    return failed;
+  }
+
+  /** Sets the visibility timeout of each message; returns the handles that failed. */
+  async setVisibility(entries: readonly { receiptHandle: string; seconds: number }[]): Promise<string[]> {
+    const failed: string[] = [];
+    for (let i = 0; i < entries.length; i += SQS_MAX_BATCH) {
+      const chunk = entries.slice(i, i + SQS_MAX_BATCH);
+      try {
+        const out = await this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: chunk.map((e, n) => ({
+              Id: String(n),
+              ReceiptHandle: e.receiptHandle,
+              VisibilityTimeout: Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(e.seconds))),
+            })),
+          }),
+        );
+        for (const f of out.Failed ?? []) failed.push(chunk[Number(f.Id)]?.receiptHandle ?? '');
+      } catch {
+        failed.push(...chunk.map((e) => e.receiptHandle));
+      }
+    }
+    return failed;
+  }
+}

@@ -1,0 +1,777 @@
+/**
+ * The status store: one DynamoDB table (see `table.ts`) holding what happened to every message.
+ * It knows no SMPP: ids are strings, statuses come from `domain.ts`, and the caller turns an SMSC
+ * message id into the correlation `keys` (1 or 2 per id, already normalised).
+ *
+ * ## Item model
+ * Every item has `id` (the partition key, string), `kind` and `expiresAt` (TTL, epoch seconds,
+ * `ttlDays` after the item's last write). Job ids match `[A-Za-z0-9._:-]{1,128}`, so they never
+ * contain `#` and cannot collide with the prefixed kinds.
+ *
+ * ### MESSAGE — `id` = the job's id (or, for an invalid job without a usable id, its SQS message id)
+ * | attribute | type | meaning |
+ * |---|---|---|
+ * | `kind` | S | `MESSAGE` |
+ * | `status` | S | `SUBMITTING → SUBMITTED → ENROUTE / ACCEPTED → DELIVERED / UNDELIVERED / EXPIRED / REJECTED / DELETED / UNKNOWN`, or `FAILED`, `INVALID` |
+ * | `statusRank` | N | `STATUS_RANK[status]` (10, 20, 30, 40, 100 = final); writes only ever raise it |
+ * | `to`, `from` | S | destination and source address, as in the job |
+ * | `encoding` | S | encoding used on the wire (`GSM7`, `LATIN1`, `UCS2`) |
+ * | `segments` | N | number of SMS parts |
+ * | `parts` | M | keyed by part number `"1"`..`"N"`: `{ smscMessageId, status, stat?, err?, networkError?, doneAt? }` |
+ * | `createdAt`, `updatedAt`, `submittedAt`, `doneAt` | S | ISO-8601; `submittedAt` once every part is accepted, `doneAt` when final |
+ * | `attempts` | N | submit attempts (claims) |
+ * | `unknownOutcomes` | N | submits that timed out (the only source of possible duplicates) |
+ * | `lastError` | M | `{ code, name, description }` of the last failed or retried attempt |
+ * | `stat`, `err`, `networkError` | S | receipt fields of the part that decided the status |
+ * | `metadata` | M | the job's metadata, echoed |
+ * | `sqsMessageId` | S | SQS message id of the last delivery of the job |
+ * | `reason` | S | why the job is `INVALID` |
+ * | `history` | L | `{ status, at }` appended on every status change |
+ * | `claimOwner`, `claimExpiresAt` | S, N | the lease of the task submitting it (epoch ms); absent when nobody holds it |
+ * | `version` | N | incremented by every write (optimistic concurrency) |
+ *
+ * Long messages: the message status is derived from its parts once every part is accepted — any part
+ * in a failure state (UNDELIVERED, EXPIRED, REJECTED, DELETED, UNKNOWN) → the first such; all
+ * DELIVERED → DELIVERED; otherwise the most advanced in-progress part state. Until then it stays
+ * SUBMITTING, so a retry still sends the missing parts.
+ *
+ * ### CORRELATION — `id` = `SMSCID#` + key
+ * `kind` = `CORRELATION`, `messageId` (S), `part` (N), `receipts` (L of receipts as received;
+ * receipts that arrived before the submit response was recorded wait here and are applied when it
+ * is). A receipt matches a message when ANY of its keys matches one of the part's keys.
+ *
+ * ### MO — `id` = `MO#` + UUID
+ * `kind` = `MO`, `from`, `to`, `text` (decoded per DCS), `dataCoding` (N), `parts` (N), `receivedAt` (ISO-8601).
+ *
+ * Example: `aws dynamodb get-item --table-name <table> --key '{"id":{"S":"order-42"}}'`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { isFinal, MessageStatus, STATUS_RANK, type ErrorDetail, type Job, type MoMessage, type Receipt } from '../domain.js';
+import { ConfigError, StoreError } from '../errors.js';
+
+/** Item kinds in the table. */
+export const ItemKind = { MESSAGE: 'MESSAGE', CORRELATION: 'CORRELATION', MO: 'MO' } as const;
+export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
+
+/** Prefix of correlation items' ids. */
+export const CORRELATION_PREFIX = 'SMSCID#';
+/** Prefix of MO items' ids. */
+export const MO_PREFIX = 'MO#';
+
+/** State of one SMS part of a message. */
+export interface PartState {
+  /** SMSC message id from submit_sm_resp (or, until that is recorded, from the receipt). */
+  smscMessageId?: string;
+  status: MessageStatus;
+  stat?: string;
+  err?: string;
+  networkError?: string;
+  /** ISO-8601, when a final receipt for the part was received. */
+  doneAt?: string;
+}
+
+export interface HistoryEntry {
+  status: MessageStatus;
+  /** ISO-8601 */
+  at: string;
+}
+
+/** A MESSAGE item as stored (see the item model above). */
+export interface StatusItem {
+  id: string;
+  kind: typeof ItemKind.MESSAGE;
+  status: MessageStatus;
+  statusRank: number;
+  to?: string;
+  from?: string;
+  encoding?: string;
+  segments?: number;
+  /** Keyed by part number "1".."N". */
+  parts: Record<string, PartState>;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt?: string;
+  doneAt?: string;
+  attempts: number;
+  unknownOutcomes: number;
+  lastError?: ErrorDetail;
+  stat?: string;
+  err?: string;
+  networkError?: string;
+  metadata?: Record<string, unknown>;
+  sqsMessageId?: string;
+  reason?: string;
+  history: HistoryEntry[];
+  claimOwner?: string;
+  /** Epoch milliseconds. */
+  claimExpiresAt?: number;
+  version: number;
+  /** Epoch seconds (TTL). */
+  expiresAt: number;
+}
+
+/** An MO item as stored. */
+export interface MoItem extends MoMessage {
+  id: string;
+  kind: typeof ItemKind.MO;
+  expiresAt: number;
+}
+
+export type ClaimOutcome =
+  /** The caller holds the lease and should submit; `acceptedParts` (part number → SMSC id) must not be sent again. */
+  | { outcome: 'claimed'; acceptedParts: Record<number, string> }
+  /** Already submitted (or failed, or invalid): delete the job without sending it. */
+  | { outcome: 'done'; status: MessageStatus }
+  /** Another task holds an unexpired lease: leave the job to it. */
+  | { outcome: 'busy' };
+
+export type ExtendClaimOutcome = { outcome: 'extended'; claimExpiresAt: number } | { outcome: 'lost' };
+
+export type ReleaseClaimOutcome = { outcome: 'released' } | { outcome: 'not-owner' };
+
+export type RecordFailedOutcome = { outcome: 'recorded' } | { outcome: 'unchanged'; status: MessageStatus };
+
+export type ReceiptOutcome =
+  | { outcome: 'applied'; messageId: string; status: MessageStatus }
+  /** No correlation yet: stored, and applied when the submit response is recorded. */
+  | { outcome: 'parked' }
+  /** Matched, but changed nothing (duplicate, stale, or the message item is gone). */
+  | { outcome: 'ignored'; messageId: string };
+
+export type RecordInvalidOutcome = { outcome: 'recorded' } | { outcome: 'exists' };
+
+/** A part accepted by the SMSC, with the correlation keys of its SMSC message id. */
+export interface AcceptedPart {
+  part: number;
+  smscMessageId: string;
+  keys: string[];
+}
+
+/** The subset of a pino logger the store uses. */
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface StatusStoreOptions {
+  client: Pick<DynamoDBClient, 'send'>;
+  tableName: string;
+  /** Days an item is kept after its last write (TTL). @defaultvalue 30 */
+  ttlDays?: number;
+  /** Epoch milliseconds. @defaultvalue Date.now */
+  clock?: () => number;
+  logger?: StoreLogger;
+}
+
+/** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
+const MAX_CONFLICT_RETRIES = 10;
+const SUBMITTED_RANK = STATUS_RANK.SUBMITTED;
+const FINAL_RANK = STATUS_RANK.DELIVERED;
+
+/** DynamoDB adapter for message status, correlation and MO items (see the item model above). */
+export class StatusStore {
+  readonly #client: Pick<DynamoDBClient, 'send'>;
+  readonly #table: string;
+  readonly #ttlSeconds: number;
+  readonly #clock: () => number;
+  readonly #logger: StoreLogger | undefined;
+
+  constructor(options: StatusStoreOptions) {
+    const ttlDays = options.ttlDays ?? 30;
+    const problems: string[] = [];
+    if (options.tableName.length === 0) problems.push('tableName must not be empty');
+    if (!Number.isFinite(ttlDays) || ttlDays <= 0) problems.push(`ttlDays must be a positive number (got ${ttlDays})`);
+    if (problems.length > 0) throw new ConfigError(problems);
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#ttlSeconds = Math.round(ttlDays * 86_400);
+    this.#clock = options.clock ?? Date.now;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Takes the job for submission, in one conditional write: creates the item, or takes it when it is
+   * SUBMITTING and nobody else holds an unexpired lease. The same id sent twice is submitted once.
+   */
+  async claim(job: Job, opts: { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number }): Promise<ClaimOutcome> {
+    const now = this.#clock();
+    const x = new Expr();
+    const sets = [
+      `${x.n('kind')} = ${x.v(ItemKind.MESSAGE)}`,
+      `${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)}`,
+      `${x.n('statusRank')} = ${x.v(STATUS_RANK.SUBMITTING)}`,
+      `${x.n('to')} = ${x.v(job.to)}`,
+      `${x.n('from')} = ${x.v(job.from)}`,
+      `${x.n('encoding')} = ${x.v(opts.encoding)}`,
+      `${x.n('segments')} = ${x.v(opts.segments)}`,
+      `${x.n('sqsMessageId')} = ${x.v(opts.sqsMessageId)}`,
+      `${x.n('createdAt')} = if_not_exists(${x.n('createdAt')}, ${x.v(iso(now))})`,
+      `${x.n('updatedAt')} = ${x.v(iso(now))}`,
+      `${x.n('attempts')} = if_not_exists(${x.n('attempts')}, ${x.v(0)}) + ${x.v(1)}`,
+      `${x.n('unknownOutcomes')} = if_not_exists(${x.n('unknownOutcomes')}, ${x.v(0)})`,
+      `${x.n('parts')} = if_not_exists(${x.n('parts')}, ${x.v({})})`,
+      `${x.n('history')} = if_not_exists(${x.n('history')}, ${x.v([{ status: MessageStatus.SUBMITTING, at: iso(now) }])})`,
+      `${x.n('claimOwner')} = ${x.v(opts.owner)}`,
+      `${x.n('claimExpiresAt')} = ${x.v(now + opts.leaseMs)}`,
+      `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}`,
+      `${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+    ];
+    if (job.metadata !== undefined) sets.push(`${x.n('metadata')} = ${x.v(job.metadata)}`);
+    const condition =
+      `attribute_not_exists(${x.n('id')}) OR (${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)} AND ` +
+      `(attribute_not_exists(${x.n('claimOwner')}) OR ${x.n('claimOwner')} = ${x.v(opts.owner)} OR ${x.n('claimExpiresAt')} < ${x.v(now)}))`;
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(job.id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: condition,
+          ...x.params(),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const item = fromItem<StatusItem>(out.Attributes);
+      const acceptedParts: Record<number, string> = {};
+      for (const [n, p] of Object.entries(item?.parts ?? {})) {
+        if (p.smscMessageId !== undefined) acceptedParts[Number(n)] = p.smscMessageId;
+      }
+      return { outcome: 'claimed', acceptedParts };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`claim of ${job.id} failed`, { cause: err });
+      const old = fromItem<StatusItem>(err.Item) ?? (await this.get(job.id));
+      if (old === undefined || old.status === MessageStatus.SUBMITTING) return { outcome: 'busy' };
+      return { outcome: 'done', status: old.status };
+    }
+  }
+
+  /** Pushes the lease forward; 'lost' when another owner took it or the message left SUBMITTING. */
+  async extendClaim(id: string, owner: string, leaseMs: number): Promise<ExtendClaimOutcome> {
+    const claimExpiresAt = this.#clock() + leaseMs;
+    const x = new Expr();
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(id),
+          UpdateExpression: `SET ${x.n('claimExpiresAt')} = ${x.v(claimExpiresAt)}, ${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}`,
+          ConditionExpression: `${x.n('claimOwner')} = ${x.v(owner)} AND ${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)}`,
+          ...x.params(),
+        }),
+      );
+      return { outcome: 'extended', claimExpiresAt };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return { outcome: 'lost' };
+      throw new StoreError(`extendClaim of ${id} failed`, { cause: err });
+    }
+  }
+
+  /**
+   * Records the parts the SMSC accepted: their correlation items first (applying any receipt that
+   * arrived early), then the message. Once all `totalParts` are present the message becomes SUBMITTED
+   * (never lower than it already is) and the claim is cleared. Safe to repeat, and safe when a
+   * receipt for the message is applied concurrently.
+   */
+  async recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<void> {
+    const now = this.#clock();
+    const parked: { part: number; receipt: Receipt }[] = [];
+    for (const p of parts) {
+      const olds = await Promise.all(p.keys.map((k) => this.#correlate(k, id, p.part, now)));
+      for (const old of olds) {
+        if (old === undefined) continue;
+        if (old.messageId !== undefined && old.messageId !== id) {
+          // SMSC ids wrap around: the key belonged to an older message, whose receipts are not ours.
+          this.#logger?.warn({ messageId: id, previous: old.messageId, part: p.part }, 'SMSC message id reused; correlation moved');
+          continue;
+        }
+        for (const receipt of old.receipts) parked.push({ part: p.part, receipt });
+      }
+    }
+    await this.#mutate(id, (current) => {
+      const item = current ?? this.#skeleton(id, now);
+      if (current === undefined) this.#logger?.warn({ messageId: id }, 'recordAccepted for a message that was never claimed');
+      item.segments ??= totalParts;
+      for (const p of parts) {
+        const k = String(p.part);
+        const existing = item.parts[k];
+        item.parts[k] = existing === undefined ? { smscMessageId: p.smscMessageId, status: MessageStatus.SUBMITTED } : { ...existing, smscMessageId: p.smscMessageId };
+      }
+      for (const { part, receipt } of parked) applyToPart(item.parts, part, receipt);
+      if (allPartsPresent(item.parts, totalParts)) item.submittedAt ??= iso(now);
+      this.#deriveStatus(item, totalParts, now);
+      if (item.claimOwner === owner || item.statusRank >= SUBMITTED_RANK) clearClaim(item);
+      item.updatedAt = iso(now);
+      item.expiresAt = this.#expiresAt(now);
+      return item;
+    });
+  }
+
+  /**
+   * Marks the message FAILED (final) with the error. Only while it is still SUBMITTING: a stale
+   * owner's failure must not overwrite another task's successful submit.
+   */
+  async recordFailed(id: string, owner: string, error: ErrorDetail): Promise<RecordFailedOutcome> {
+    const now = this.#clock();
+    const x = new Expr();
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(id),
+          UpdateExpression:
+            `SET ${x.n('kind')} = ${x.v(ItemKind.MESSAGE)}, ${x.n('status')} = ${x.v(MessageStatus.FAILED)}, ` +
+            `${x.n('statusRank')} = ${x.v(STATUS_RANK.FAILED)}, ${x.n('doneAt')} = ${x.v(iso(now))}, ` +
+            `${x.n('lastError')} = ${x.v(errorDetail(error))}, ${x.n('updatedAt')} = ${x.v(iso(now))}, ` +
+            `${x.n('createdAt')} = if_not_exists(${x.n('createdAt')}, ${x.v(iso(now))}), ` +
+            `${x.n('history')} = list_append(if_not_exists(${x.n('history')}, ${x.v([])}), ${x.v([{ status: MessageStatus.FAILED, at: iso(now) }])}), ` +
+            `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))} ` +
+            `REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}`,
+          ConditionExpression: `attribute_not_exists(${x.n('id')}) OR ${x.n('statusRank')} < ${x.v(SUBMITTED_RANK)}`,
+          ...x.params(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'recorded' };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`recordFailed of ${id} failed`, { cause: err });
+      const old = fromItem<StatusItem>(err.Item);
+      this.#logger?.debug({ messageId: id, owner, status: old?.status }, 'failure not recorded: message already past SUBMITTING');
+      return { outcome: 'unchanged', status: old?.status ?? MessageStatus.SUBMITTED };
+    }
+  }
+
+  /**
+   * Gives the lease back after a retryable outcome so the next receive can claim at once; records
+   * `error` as lastError and counts an unknown outcome (timed-out submit) when asked. The status
+   * stays SUBMITTING. When the caller no longer owns the lease, the error and count are still kept.
+   */
+  async releaseClaim(id: string, owner: string, opts: { error?: ErrorDetail; unknownOutcome?: boolean } = {}): Promise<ReleaseClaimOutcome> {
+    const now = this.#clock();
+    const build = (release: boolean): UpdateItemCommand => {
+      const x = new Expr();
+      const sets = [`${x.n('updatedAt')} = ${x.v(iso(now))}`, `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}`];
+      if (opts.error !== undefined) sets.push(`${x.n('lastError')} = ${x.v(errorDetail(opts.error))}`);
+      if (opts.unknownOutcome === true) sets.push(`${x.n('unknownOutcomes')} = if_not_exists(${x.n('unknownOutcomes')}, ${x.v(0)}) + ${x.v(1)}`);
+      return new UpdateItemCommand({
+        TableName: this.#table,
+        Key: key(id),
+        UpdateExpression: `SET ${sets.join(', ')}` + (release ? ` REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}` : ''),
+        ConditionExpression: release ? `${x.n('claimOwner')} = ${x.v(owner)}` : `attribute_exists(${x.n('id')})`,
+        ...x.params(),
+      });
+    };
+    try {
+      await this.#client.send(build(true));
+      return { outcome: 'released' };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`releaseClaim of ${id} failed`, { cause: err });
+    }
+    if (opts.error !== undefined || opts.unknownOutcome === true) {
+      try {
+        await this.#client.send(build(false));
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`releaseClaim of ${id} failed`, { cause: err });
+      }
+    }
+    return { outcome: 'not-owner' };
+  }
+
+  /**
+   * Stores a delivery receipt and applies it to the message part it correlates with. Every key gets
+   * the receipt appended to its correlation item in one atomic update that also returns the
+   * correlation, so either this call sees `recordAccepted`'s correlation or `recordAccepted` sees
+   * this receipt: a racing pair never loses it. Applying the same receipt twice changes nothing.
+   */
+  async recordReceipt(r: Receipt, keys: string[]): Promise<ReceiptOutcome> {
+    const now = this.#clock();
+    const found = await Promise.all(keys.map((k) => this.#park(k, r, now)));
+    const match = found.find((c) => c !== undefined);
+    if (match === undefined) return { outcome: 'parked' };
+    const { messageId, part } = match;
+    let changed = false;
+    const result = await this.#mutate(messageId, (item) => {
+      if (item === undefined) return undefined;
+      changed = applyToPart(item.parts, part, r);
+      if (!changed) return undefined;
+      this.#deriveStatus(item, item.segments ?? maxPart(item.parts), now);
+      if (item.statusRank >= SUBMITTED_RANK) clearClaim(item);
+      item.updatedAt = iso(now);
+      item.expiresAt = this.#expiresAt(now);
+      return item;
+    });
+    if (result === undefined) {
+      this.#logger?.warn({ messageId, smscMessageId: r.smscMessageId }, 'receipt for a message item that no longer exists');
+      return { outcome: 'ignored', messageId };
+    }
+    return changed ? { outcome: 'applied', messageId, status: result.status } : { outcome: 'ignored', messageId };
+  }
+
+  /**
+   * Records an invalid job (status INVALID, final) under `key`, never overwriting an existing item:
+   * an invalid duplicate must not clobber a real message.
+   */
+  async recordInvalid(key: string, reason: string, extra: { sqsMessageId: string }): Promise<RecordInvalidOutcome> {
+    const now = this.#clock();
+    const item: StatusItem = {
+      id: key,
+      kind: ItemKind.MESSAGE,
+      status: MessageStatus.INVALID,
+      statusRank: STATUS_RANK.INVALID,
+      reason,
+      sqsMessageId: extra.sqsMessageId,
+      parts: {},
+      createdAt: iso(now),
+      updatedAt: iso(now),
+      doneAt: iso(now),
+      attempts: 0,
+      unknownOutcomes: 0,
+      history: [{ status: MessageStatus.INVALID, at: iso(now) }],
+      version: 1,
+      expiresAt: this.#expiresAt(now),
+    };
+    return (await this.#putNew(item)) ? { outcome: 'recorded' } : { outcome: 'exists' };
+  }
+
+  /** Stores an MO message as its own item; returns the item's id (`MO#<uuid>`). */
+  async recordMo(mo: MoMessage): Promise<string> {
+    const item: MoItem = {
+      id: MO_PREFIX + randomUUID(),
+      kind: ItemKind.MO,
+      from: mo.from,
+      to: mo.to,
+      text: mo.text,
+      dataCoding: mo.dataCoding,
+      parts: mo.parts,
+      receivedAt: mo.receivedAt,
+      expiresAt: this.#expiresAt(this.#clock()),
+    };
+    if (!(await this.#putNew(item))) throw new StoreError(`MO item ${item.id} already exists`);
+    return item.id;
+  }
+
+  /** The MESSAGE item with this id, or undefined (also for ids of other kinds). */
+  async get(id: string): Promise<StatusItem | undefined> {
+    const item = await this.#getRaw(id);
+    return item?.kind === ItemKind.MESSAGE ? (item as unknown as StatusItem) : undefined;
+  }
+
+  /** The MO item with this id (as returned by `recordMo`), or undefined. */
+  async getMo(id: string): Promise<MoItem | undefined> {
+    const item = await this.#getRaw(id);
+    return item?.kind === ItemKind.MO ? (item as unknown as MoItem) : undefined;
+  }
+
+  async #getRaw(id: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const out = await this.#client.send(new GetItemCommand({ TableName: this.#table, Key: key(id), ConsistentRead: true }));
+      return fromItem<Record<string, unknown>>(out.Item);
+    } catch (err) {
+      throw new StoreError(`get of ${id} failed`, { cause: err });
+    }
+  }
+
+  /** Points correlation key `k` at (messageId, part); returns the item as it was before. */
+  async #correlate(k: string, messageId: string, part: number, now: number): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
+    const x = new Expr();
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(CORRELATION_PREFIX + k),
+          UpdateExpression:
+            `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(messageId)}, ` +
+            `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+          ...x.params(),
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const old = fromItem<{ messageId?: string; receipts?: unknown[] }>(out.Attributes);
+      if (old === undefined) return undefined;
+      return { ...(old.messageId === undefined ? {} : { messageId: old.messageId }), receipts: this.#receipts(old.receipts) };
+    } catch (err) {
+      throw new StoreError(`correlation of ${k} failed`, { cause: err });
+    }
+  }
+
+  /** Appends the receipt to correlation key `k`; returns the correlation when it names a message. */
+  async #park(k: string, r: Receipt, now: number): Promise<{ messageId: string; part: number } | undefined> {
+    const x = new Expr();
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(CORRELATION_PREFIX + k),
+          UpdateExpression:
+            `SET ${x.n('receipts')} = list_append(if_not_exists(${x.n('receipts')}, ${x.v([])}), ${x.v([r])}), ` +
+            `${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+          ...x.params(),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = fromItem<{ messageId?: string; part?: number }>(out.Attributes);
+      if (item?.messageId === undefined) return undefined;
+      return { messageId: item.messageId, part: item.part ?? 1 };
+    } catch (err) {
+      throw new StoreError(`parking a receipt under ${k} failed`, { cause: err });
+    }
+  }
+
+  #receipts(list: unknown[] | undefined): Receipt[] {
+    const out: Receipt[] = [];
+    for (const r of list ?? []) {
+      if (isReceipt(r)) out.push(r);
+      else this.#logger?.warn({ receipt: r }, 'skipping a malformed parked receipt');
+    }
+    return out;
+  }
+
+  /**
+   * Read-modify-write of a MESSAGE item, guarded by `version`; retried on conflict. `change` gets a
+   * copy of the item (undefined when absent) and returns the item to write, or undefined for no write.
+   * Returns what is stored afterwards (undefined when absent and nothing was written).
+   */
+  async #mutate(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      const current = await this.get(id);
+      const version = current?.version;
+      const next = change(current === undefined ? undefined : structuredClone(current));
+      if (next === undefined) return current;
+      next.version = (version ?? 0) + 1;
+      const x = new Expr();
+      const condition =
+        current === undefined
+          ? `attribute_not_exists(${x.n('id')})`
+          : version === undefined
+            ? `attribute_not_exists(${x.n('version')})`
+            : `${x.n('version')} = ${x.v(version)}`;
+      try {
+        await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: toItem(next), ConditionExpression: condition, ...x.params() }));
+        return next;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`update of ${id} failed`, { cause: err });
+        this.#logger?.debug({ messageId: id, attempt }, 'version conflict; retrying');
+      }
+    }
+    throw new StoreError(`update of ${id} lost ${MAX_CONFLICT_RETRIES} version races in a row`);
+  }
+
+  /** PutItem unless the id exists; false when it does. */
+  async #putNew(item: { id: string }): Promise<boolean> {
+    const x = new Expr();
+    try {
+      await this.#client.send(
+        new PutItemCommand({ TableName: this.#table, Item: toItem(item), ConditionExpression: `attribute_not_exists(${x.n('id')})`, ...x.params() }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw new StoreError(`put of ${item.id} failed`, { cause: err });
+    }
+  }
+
+  /** Raises the message status to what its parts say, when that is further along. */
+  #deriveStatus(item: StatusItem, totalParts: number, now: number): void {
+    if (isFinal(item.status)) return;
+    const derived = deriveFromParts(item.parts, totalParts);
+    if (derived === undefined || STATUS_RANK[derived.status] <= item.statusRank) return;
+    item.status = derived.status;
+    item.statusRank = STATUS_RANK[derived.status];
+    item.history = [...item.history, { status: derived.status, at: iso(now) }];
+    const decider = derived.part;
+    if (decider.stat !== undefined) item.stat = decider.stat;
+    if (decider.err !== undefined) item.err = decider.err;
+    if (decider.networkError !== undefined) item.networkError = decider.networkError;
+    if (isFinal(derived.status)) item.doneAt = decider.doneAt ?? iso(now);
+  }
+
+  #skeleton(id: string, now: number): StatusItem {
+    return {
+      id,
+      kind: ItemKind.MESSAGE,
+      status: MessageStatus.SUBMITTING,
+      statusRank: STATUS_RANK.SUBMITTING,
+      parts: {},
+      createdAt: iso(now),
+      updatedAt: iso(now),
+      attempts: 0,
+      unknownOutcomes: 0,
+      history: [{ status: MessageStatus.SUBMITTING, at: iso(now) }],
+      version: 0,
+      expiresAt: this.#expiresAt(now),
+    };
+  }
+
+  #expiresAt(nowMs: number): number {
+    return Math.floor(nowMs / 1000) + this.#ttlSeconds;
+  }
+}
+
+const FAILURE_STATES: ReadonlySet<MessageStatus> = new Set([
+  MessageStatus.UNDELIVERED,
+  MessageStatus.EXPIRED,
+  MessageStatus.REJECTED,
+  MessageStatus.DELETED,
+  MessageStatus.UNKNOWN,
+]);
+
+/**
+ * Applies a receipt to one part, forward only: a part in a final state, or a receipt that is not
+ * further along than the part, changes nothing. Returns whether the part changed.
+ */
+function applyToPart(parts: Record<string, PartState>, part: number, r: Receipt): boolean {
+  const k = String(part);
+  const current = parts[k];
+  if (current !== undefined && (isFinal(current.status) || STATUS_RANK[r.status] <= STATUS_RANK[current.status])) return false;
+  const next: PartState = { smscMessageId: current?.smscMessageId ?? r.smscMessageId, status: r.status };
+  if (r.stat !== undefined) next.stat = r.stat;
+  if (r.err !== undefined) next.err = r.err;
+  if (r.networkError !== undefined) next.networkError = r.networkError;
+  if (isFinal(r.status)) next.doneAt = r.receivedAt;
+  parts[k] = next;
+  return true;
+}
+
+/**
+ * The message status its parts imply, with the deciding part; undefined until every part from 1 to
+ * `totalParts` is present (so a retry still sends the missing ones).
+ */
+function deriveFromParts(parts: Record<string, PartState>, totalParts: number): { status: MessageStatus; part: PartState } | undefined {
+  const states: PartState[] = [];
+  for (let n = 1; n <= totalParts; n++) {
+    const p = parts[String(n)];
+    if (p === undefined) return undefined;
+    states.push(p);
+  }
+  const failed = states.find((p) => FAILURE_STATES.has(p.status));
+  if (failed !== undefined) return { status: failed.status, part: failed };
+  const first = states[0];
+  if (first === undefined) return undefined;
+  if (states.every((p) => p.status === MessageStatus.DELIVERED)) return { status: MessageStatus.DELIVERED, part: states[states.length - 1] ?? first };
+  let best: PartState | undefined;
+  for (const p of states) {
+    if (isFinal(p.status)) continue;
+    if (best === undefined || STATUS_RANK[p.status] > STATUS_RANK[best.status]) best = p;
+  }
+  return best === undefined ? undefined : { status: best.status, part: best };
+}
+
+function allPartsPresent(parts: Record<string, PartState>, totalParts: number): boolean {
+  for (let n = 1; n <= totalParts; n++) if (parts[String(n)] === undefined) return false;
+  return true;
+}
+
+function maxPart(parts: Record<string, PartState>): number {
+  return Math.max(0, ...Object.keys(parts).map(Number));
+}
+
+function clearClaim(item: StatusItem): void {
+  delete item.claimOwner;
+  delete item.claimExpiresAt;
+}
+
+function errorDetail(e: ErrorDetail): ErrorDetail {
+  return { code: e.code, name: e.name, description: e.description };
+}
+
+function isReceipt(v: unknown): v is Receipt {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.smscMessageId === 'string' && typeof r.receivedAt === 'string' && typeof r.status === 'string' && r.status in STATUS_RANK;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function key(id: string): Record<string, AttributeValue> {
+  return { id: { S: id } };
+}
+
+/** Placeholders for names and values, so no attribute name ever hits DynamoDB's reserved words. */
+class Expr {
+  readonly #names: Record<string, string> = {};
+  readonly #values: Record<string, AttributeValue> = {};
+  #count = 0;
+
+  /** `#name` for a top-level attribute (our names are alphanumeric). */
+  n(name: string): string {
+    const placeholder = `#${name}`;
+    this.#names[placeholder] = name;
+    return placeholder;
+  }
+
+  v(value: unknown): string {
+    const placeholder = `:v${this.#count++}`;
+    this.#values[placeholder] = toAttr(value);
+    return placeholder;
+  }
+
+  params(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> } {
+    return {
+      ...(Object.keys(this.#names).length > 0 ? { ExpressionAttributeNames: this.#names } : {}),
+      ...(Object.keys(this.#values).length > 0 ? { ExpressionAttributeValues: this.#values } : {}),
+    };
+  }
+}
+
+/** JSON-like value → AttributeValue (`@aws-sdk/util-dynamodb` is not a dependency). Undefined map entries are left out. */
+function toAttr(value: unknown): AttributeValue {
+  if (value === null) return { NULL: true };
+  switch (typeof value) {
+    case 'string':
+      return { S: value };
+    case 'number':
+      if (!Number.isFinite(value)) throw new StoreError(`cannot store the number ${value}`, { retryable: false });
+      return { N: String(value) };
+    case 'bigint':
+      return { N: value.toString() };
+    case 'boolean':
+      return { BOOL: value };
+    case 'object':
+      if (Array.isArray(value)) return { L: value.map((v) => (v === undefined ? { NULL: true } : toAttr(v))) };
+      if (value instanceof Uint8Array) return { B: value };
+      return { M: toItem(value as Record<string, unknown>) };
+    default:
+      throw new StoreError(`cannot store a value of type ${typeof value}`, { retryable: false });
+  }
+}
+
+function toItem(obj: object): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = toAttr(v);
+  return out;
+}
+
+function fromAttr(a: AttributeValue): unknown {
+  if (a.S !== undefined) return a.S;
+  if (a.N !== undefined) return Number(a.N);
+  if (a.BOOL !== undefined) return a.BOOL;
+  if (a.NULL !== undefined) return null;
+  if (a.L !== undefined) return a.L.map(fromAttr);
+  if (a.M !== undefined) return fromMap(a.M);
+  if (a.B !== undefined) return a.B;
+  if (a.SS !== undefined) return [...a.SS];
+  if (a.NS !== undefined) return a.NS.map(Number);
+  if (a.BS !== undefined) return [...a.BS];
+  return undefined;
+}
+
+function fromMap(m: Record<string, AttributeValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = fromAttr(v);
+  return out;
+}
+
+/** Unmarshals an item; the shape is ours (every writer is in this file), so it is asserted, not parsed. */
+function fromItem<T>(item: Record<string, AttributeValue> | undefined): T | undefined {
+  return item === undefined ? undefined : (fromMap(item) as T);
+}

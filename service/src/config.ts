@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/**
+ * Service configuration (DESIGN §3.3), read once from the environment into a
+ * frozen object. Every problem is reported together so an operator fixes a task
+ * definition in one go, not one variable per restart.
+ */
+export interface Config {
+  smpp: {
+    /** SMSC host name; also the TLS servername checked against the certificate. */
+    host: string;
+    /** @defaultvalue 2776 (8x8's TLS port; 2775 is its legacy plaintext port) */
+    port: number;
+    /** @defaultvalue true */
+    tls: boolean;
+    /** @defaultvalue 'TLSv1.3' (what 8x8 offers on 2776) */
+    tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
+    /** Extra CA certificate (PEM), e.g. a simulator's self-signed one. */
+    ca?: string;
+    /** Local credentials; absent when they come from Secrets Manager. */
+    systemId?: string;
+    password?: string;
+    credentialsSecretId?: string;
+    /** @defaultvalue 1 */
+    txBinds: number;
+    /** @defaultvalue 1 */
+    rxBinds: number;
+    /** @defaultvalue 0 */
+    trxBinds: number;
+    /** Submits per second allowed per transmitting bind. @defaultvalue 50 (8x8 baseline) */
+    mpsPerBind: number;
+    /** Outstanding requests per bind. @defaultvalue 10 */
+    windowSize: number;
+    /** Milliseconds to wait for any response. @defaultvalue 10000 */
+    responseTimeoutMs: number;
+    /** Idle time before we send enquire_link. Must be > responseTimeoutMs. @defaultvalue 30000 */
+    enquireLinkIntervalMs: number;
+    /** Concatenation method for long messages. @defaultvalue 'udh8' */
+    concat: 'udh8' | 'udh16' | 'sar';
+    /** system_type sent in bind requests. @defaultvalue '' */
+    systemType: string;
+  };
+  aws: {
+    region: string;
+    queueUrl: string;
+    tableName: string;
+  };
+  /** Days a status item is kept (DynamoDB TTL). @defaultvalue 30 */
+  messageTtlDays: number;
+  /** @defaultvalue 'info' */
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** @defaultvalue 8080 */
+  healthPort: number;
+  /** Time allowed to drain the window on SIGTERM. @defaultvalue 20000 */
+  shutdownGraceMs: number;
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+
+const schema = z.object({
+  SMPP_HOST: z.string().min(1, 'is required'),
+  SMPP_PORT: int(1, 65535).default(2776),
+  SMPP_TLS: bool.default(true),
+  SMPP_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+  SMPP_CA_FILE: z.string().optional(),
+  SMPP_SYSTEM_ID: z.string().max(15, 'is at most 15 characters (SMPP 3.4 system_id)').optional(),
+  SMPP_PASSWORD: z.string().max(8, 'is at most 8 characters (SMPP 3.4 password)').optional(),
+  SMPP_CREDENTIALS_SECRET_ID: z.string().optional(),
+  SMPP_SYSTEM_TYPE: z.string().max(12).default(''),
+  SMPP_CONCAT: z.enum(['udh8', 'udh16', 'sar']).default('udh8'),
+  TX_BINDS: int(0, 64).default(1),
+  RX_BINDS: int(0, 64).default(1),
+  TRX_BINDS: int(0, 64).default(0),
+  MPS_PER_BIND: int(1, 100_000).default(50),
+  WINDOW_SIZE: int(1, 1000).default(10),
+  RESPONSE_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  ENQUIRE_LINK_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  OUTBOUND_QUEUE_URL: z.string().url('must be a URL'),
+  MESSAGES_TABLE: z.string().min(3).max(255),
+  AWS_REGION: z.string().min(1, 'is required'),
+  MESSAGE_TTL_DAYS: int(1, 3650).default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEALTH_PORT: int(0, 65535).default(8080),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(20_000),
+});
+
+/** Reads and validates the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = schema.safeParse(env);
+  const problems: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+  if (!parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+
+  const localCreds = e.SMPP_SYSTEM_ID !== undefined || e.SMPP_PASSWORD !== undefined;
+  if (localCreds && e.SMPP_CREDENTIALS_SECRET_ID) {
+    problems.push('set either SMPP_SYSTEM_ID + SMPP_PASSWORD or SMPP_CREDENTIALS_SECRET_ID, not both');
+  } else if (!e.SMPP_CREDENTIALS_SECRET_ID && (!e.SMPP_SYSTEM_ID || e.SMPP_PASSWORD === undefined)) {
+    problems.push('credentials: set SMPP_SYSTEM_ID and SMPP_PASSWORD, or SMPP_CREDENTIALS_SECRET_ID');
+  }
+  if (e.TX_BINDS + e.TRX_BINDS < 1) problems.push('TX_BINDS + TRX_BINDS must be at least 1 (nothing could be sent)');
+  if (e.RX_BINDS + e.TRX_BINDS < 1) problems.push('RX_BINDS + TRX_BINDS must be at least 1 (receipts would be lost)');
+  // A dead link is detected by an unanswered enquire_link; it must be able to time out before the next one.
+  if (e.ENQUIRE_LINK_INTERVAL_MS <= e.RESPONSE_TIMEOUT_MS) {
+    problems.push('ENQUIRE_LINK_INTERVAL_MS must be greater than RESPONSE_TIMEOUT_MS');
+  }
+  let ca: string | undefined;
+  if (e.SMPP_CA_FILE) {
+    try {
+      ca = readFileSync(e.SMPP_CA_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`SMPP_CA_FILE cannot be read: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    smpp: Object.freeze({
+      host: e.SMPP_HOST,
+      port: e.SMPP_PORT,
+      tls: e.SMPP_TLS,
+      tlsMinVersion: e.SMPP_TLS_MIN_VERSION,
+      ...(ca !== undefined && { ca }),
+      ...(e.SMPP_SYSTEM_ID !== undefined && { systemId: e.SMPP_SYSTEM_ID }),
+      ...(e.SMPP_PASSWORD !== undefined && { password: e.SMPP_PASSWORD }),
+      ...(e.SMPP_CREDENTIALS_SECRET_ID !== undefined && { credentialsSecretId: e.SMPP_CREDENTIALS_SECRET_ID }),
+      txBinds: e.TX_BINDS,
+      rxBinds: e.RX_BINDS,
+      trxBinds: e.TRX_BINDS,
+      mpsPerBind: e.MPS_PER_BIND,
+      windowSize: e.WINDOW_SIZE,
+      responseTimeoutMs: e.RESPONSE_TIMEOUT_MS,
+      enquireLinkIntervalMs: e.ENQUIRE_LINK_INTERVAL_MS,
+      concat: e.SMPP_CONCAT,
+      systemType: e.SMPP_SYSTEM_TYPE,
+    }),
+    aws: Object.freeze({ region: e.AWS_REGION, queueUrl: e.OUTBOUND_QUEUE_URL, tableName: e.MESSAGES_TABLE }),
+    messageTtlDays: e.MESSAGE_TTL_DAYS,
+    logLevel: e.LOG_LEVEL,
+    healthPort: e.HEALTH_PORT,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  });
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { OutboundQueue } from './aws/queue.js';
+import { SecretCredentials, StaticCredentials } from './aws/secrets.js';
+import { StatusStore } from './aws/status-store.js';
+import { systemClock, type Clock } from './clock.js';
+import { loadConfig, type Config } from './config.js';
+import { ConfigError } from './errors.js';
+import { startHealthServer } from './health.js';
+import { createLogger, type Logger } from './logger.js';
+import { EmfMetrics, noMetrics, type Metrics } from './metrics.js';
+import { InboundPipeline } from './pipeline/inbound.js';
+import { OutboundPipeline } from './pipeline/outbound.js';
+import type { CredentialsProvider } from './smpp/bind.js';
+import { SmppClient } from './smpp/client.js';
+
+export interface ServiceDeps {
+  logger: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  /** Claim owner id; unique per process by default. */
+  owner?: string;
+  /** Queue visibility timeout the heartbeat works against. @defaultvalue 60 */
+  visibilityTimeoutSeconds?: number;
+}
+
+export interface RunningService {
+  smpp: SmppClient;
+  outbound: OutboundPipeline;
+  healthPort: number;
+  /** Resolves when at least one TX and one RX bind are bound. */
+  ready(): Promise<void>;
+  /** Graceful stop (DESIGN §5): stop polling, drain within the grace period, hand back unsent, unbind. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds every client and module from the configuration and wires them. */
+export async function startService(config: Readonly<Config>, deps: ServiceDeps): Promise<RunningService> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? noMetrics;
+  const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+  if (!config.smpp.tls) logger.warn({ host: config.smpp.host, port: config.smpp.port }, 'SMPP_TLS=false: credentials and messages cross the network in plaintext');
+
+  const sqs = new SQSClient({ region: config.aws.region });
+  const dynamodb = new DynamoDBClient({ region: config.aws.region });
+  const credentials: CredentialsProvider = config.smpp.credentialsSecretId
+    ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
+    : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });
+
+  const store = new StatusStore({ client: dynamodb, tableName: config.aws.tableName, ttlDays: config.messageTtlDays, clock: () => clock.now(), logger });
+  const inbound = new InboundPipeline({ store, logger, metrics, clock });
+  const smpp = new SmppClient({
+    ...config.smpp,
+    credentials,
+    onDeliver: inbound.onDeliver,
+    logger,
+    clock,
+    metrics,
+  });
+  const outbound = new OutboundPipeline({
+    queue: new OutboundQueue(sqs, config.aws.queueUrl),
+    store,
+    sender: smpp,
+    owner,
+    concat: config.smpp.concat,
+    visibilityTimeoutSeconds: deps.visibilityTimeoutSeconds ?? 60,
+    logger,
+    metrics,
+    clock,
+  });
+
+  const isReady = () => {
+    const r = smpp.readiness();
+    return r.tx > 0 && r.rx > 0;
+  };
+  const health = await startHealthServer(config.healthPort, () => ({ ok: isReady(), detail: { binds: smpp.readiness(), inFlight: outbound.inFlight } }));
+  smpp.start();
+  inbound.start();
+  outbound.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    smpp,
+    outbound,
+    healthPort: (health.address() as AddressInfo).port,
+    ready: () =>
+      isReady()
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            const check = () => {
+              if (!isReady()) return;
+              smpp.off('readiness', check);
+              resolve();
+            };
+            smpp.on('readiness', check);
+          }),
+    stop: () =>
+      (stopping ??= (async () => {
+        const started = clock.now();
+        await outbound.stop(config.shutdownGraceMs);
+        await smpp.stop(Math.max(0, config.shutdownGraceMs - (clock.now() - started)));
+        await inbound.stop();
+        await new Promise((r) => health.close(r));
+        sqs.destroy();
+        dynamodb.destroy();
+      })()),
+  };
+}
+
+/** The production process: `npm run service`. */
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const metrics = new EmfMetrics('SmppConnector', { Service: process.env['SERVICE_NAME'] ?? 'smpp-connector' });
+  metrics.start();
+  const service = await startService(config, { logger, metrics });
+  logger.info({ host: config.smpp.host, port: config.smpp.port, tls: config.smpp.tls, healthPort: service.healthPort }, 'service started');
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    service
+      .stop()
+      .then(() => metrics.stop())
+      .then(
+        () => {
+          logger.info({}, 'stopped cleanly');
+          process.exit(0);
+        },
+        (err: Error) => {
+          logger.error({ err: err.message }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main();
+}

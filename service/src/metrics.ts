@@ -1,0 +1,89 @@
+import { createMetricsLogger, Configuration, Unit, type MetricsLogger } from 'aws-embedded-metrics';
+
+/** Metric names, shared with the CloudWatch alarms and dashboard in infra/. */
+export const MetricName = {
+  SubmitAccepted: 'SubmitAccepted',
+  SubmitThrottled: 'SubmitThrottled',
+  SubmitFailed: 'SubmitFailed',
+  SubmitRetried: 'SubmitRetried',
+  SubmitUnknownOutcome: 'SubmitUnknownOutcome',
+  ReceiptsStored: 'ReceiptsStored',
+  MoStored: 'MoStored',
+  JobsInvalid: 'JobsInvalid',
+  BindsBound: 'BindsBound',
+  ResponseLatencyMs: 'ResponseLatencyMs',
+  WindowOccupancy: 'WindowOccupancy',
+  QueueWaitMs: 'QueueWaitMs',
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** What the rest of the code depends on: count, observe, set a gauge. */
+export interface Metrics {
+  increment(name: MetricName, value?: number): void;
+  observe(name: MetricName, value: number): void;
+  gauge(name: MetricName, value: number): void;
+}
+
+export const noMetrics: Metrics = { increment: () => undefined, observe: () => undefined, gauge: () => undefined };
+
+/** EMF accepts at most 100 values per metric per document. */
+const MAX_VALUES = 100;
+
+/**
+ * Aggregates in memory and writes one CloudWatch Embedded Metric Format
+ * document per interval to stdout (aws-embedded-metrics, Local environment):
+ * on Fargate the awslogs driver ships it and CloudWatch extracts the metrics,
+ * with no PutMetricData calls on the hot path.
+ */
+export class EmfMetrics implements Metrics {
+  private counters = new Map<MetricName, number>();
+  private observations = new Map<MetricName, number[]>();
+  private gauges = new Map<MetricName, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly namespace: string,
+    private readonly dimensions: Record<string, string>,
+    private readonly intervalMs = 60_000,
+  ) {
+    Configuration.environmentOverride = 'Local' as never;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  increment(name: MetricName, value = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + value);
+  }
+
+  observe(name: MetricName, value: number): void {
+    const values = this.observations.get(name) ?? [];
+    // Reservoir sampling keeps the sample fair without unbounded memory.
+    if (values.length < MAX_VALUES) values.push(value);
+    else values[Math.floor(Math.random() * MAX_VALUES)] = value;
+    this.observations.set(name, values);
+  }
+
+  gauge(name: MetricName, value: number): void {
+    this.gauges.set(name, value);
+  }
+
+  async flush(): Promise<void> {
+    const logger: MetricsLogger = createMetricsLogger();
+    logger.setNamespace(this.namespace);
+    logger.setDimensions(this.dimensions);
+    for (const [name, value] of this.counters) logger.putMetric(name, value, Unit.Count);
+    for (const [name, values] of this.observations) for (const v of values) logger.putMetric(name, v, name.endsWith('Ms') ? Unit.Milliseconds : Unit.Count);
+    for (const [name, value] of this.gauges) logger.putMetric(name, value, Unit.Count);
+    this.counters = new Map();
+    this.observations = new Map();
+    await logger.flush();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

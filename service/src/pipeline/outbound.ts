@@ -1,0 +1,314 @@
+import type { Clock } from '../clock.js';
+import type { ErrorDetail, Job, MessageStatus } from '../domain.js';
+import { EncodingError } from '../errors.js';
+import { parseJob } from '../job.js';
+import type { Logger } from '../logger.js';
+import { MetricName, type Metrics } from '../metrics.js';
+import type { QueueMessage } from '../aws/queue.js';
+import { maskAddress, toSmppAddress } from '../smpp/address.js';
+import type { SubmitResult } from '../smpp/client.js';
+import { smscIdKeys } from '../smpp/message-id.js';
+import { ReferenceCounter, segmentText, type ConcatMode } from '../smpp/segment.js';
+import type { OutboundPart } from '../smpp/submit.js';
+
+/** The queue as the pipeline uses it (OutboundQueue implements it). */
+export interface JobQueue {
+  receive(max: number, waitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]>;
+  delete(receiptHandles: readonly string[]): Promise<string[]>;
+  setVisibility(entries: readonly { receiptHandle: string; seconds: number }[]): Promise<string[]>;
+}
+
+/** The status store as the outbound path uses it (StatusStore implements it). */
+export interface OutboundStore {
+  claim(
+    job: Job,
+    opts: { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number },
+  ): Promise<{ outcome: 'claimed'; acceptedParts: Record<number, string> } | { outcome: 'done'; status: MessageStatus } | { outcome: 'busy' }>;
+  extendClaim(id: string, owner: string, leaseMs: number): Promise<unknown>;
+  recordAccepted(id: string, owner: string, parts: { part: number; smscMessageId: string; keys: string[] }[], totalParts: number): Promise<unknown>;
+  recordFailed(id: string, owner: string, error: ErrorDetail): Promise<unknown>;
+  releaseClaim(id: string, owner: string, opts: { error?: ErrorDetail; unknownOutcome?: boolean }): Promise<unknown>;
+  recordInvalid(key: string, reason: string, extra: { sqsMessageId: string }): Promise<unknown>;
+}
+
+/** The SMPP side as the outbound path uses it (SmppClient implements it). */
+export interface Sender {
+  submit(part: OutboundPart, signal?: AbortSignal): Promise<SubmitResult>;
+  readonly capacityPerSecond: number;
+  readiness(): { tx: number; rx: number };
+}
+
+export interface OutboundOptions {
+  queue: JobQueue;
+  store: OutboundStore;
+  sender: Sender;
+  /** This process's claim owner id. */
+  owner: string;
+  concat: ConcatMode;
+  /** The queue's visibility timeout; messages still waiting are extended before it runs out. @defaultvalue 60 */
+  visibilityTimeoutSeconds?: number;
+  /**
+   * Seconds of sending capacity to hold in memory. More buys nothing (the binds
+   * cannot go faster) and risks visibility running out. @defaultvalue 2
+   */
+  bufferSeconds?: number;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+}
+
+interface InProgress {
+  message: QueueMessage;
+  jobId: string | undefined;
+  visibleUntil: number;
+}
+
+/** Writes after a submit must land: a lost SUBMITTED record would resend the SMS. */
+const STORE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 16000];
+
+/**
+ * SQS → validate → claim → encode and split → submit → record → delete.
+ * Every message ends deleted only after its outcome is stored, or visible again.
+ */
+export class OutboundPipeline {
+  private readonly inProgress = new Map<string, InProgress>();
+  private readonly refs = new ReferenceCounter();
+  private readonly visibilitySeconds: number;
+  private readonly maxInProgress: number;
+  private readonly pollers: Promise<void>[] = [];
+  private readonly handlers = new Set<Promise<void>>();
+  private roomWaiters: Array<() => void> = [];
+  private readonly pollAbort = new AbortController();
+  private readonly submitAbort = new AbortController();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly o: OutboundOptions) {
+    this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 60;
+    this.maxInProgress = Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2)));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    // Enough concurrent long polls to fill the buffer quickly, never more than the buffer needs.
+    const pollers = Math.min(10, Math.max(1, Math.ceil(this.maxInProgress / 50)));
+    for (let i = 0; i < pollers; i++) this.pollers.push(this.poll());
+    const beat = Math.max(1000, (this.visibilitySeconds * 1000) / 6);
+    this.heartbeat = setInterval(() => void this.extendWaiting(), beat);
+    this.heartbeat.unref();
+  }
+
+  get inFlight(): number {
+    return this.inProgress.size;
+  }
+
+  /**
+   * Stops polling; parts not yet sent are handed back and their messages made
+   * visible again at once; waits for the rest (their responses) up to graceMs.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.pollAbort.abort();
+    this.submitAbort.abort();
+    this.wakePollers();
+    await Promise.all(this.pollers);
+    const all = Promise.all([...this.handlers]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    clearInterval(this.heartbeat);
+  }
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      const room = this.maxInProgress - this.inProgress.size;
+      if (room < 1 || this.o.sender.readiness().tx === 0) {
+        // No room, or nothing could send it: do not take messages we would only hold.
+        await this.waitForRoom(1000);
+        continue;
+      }
+      let messages: QueueMessage[];
+      try {
+        messages = await this.o.queue.receive(Math.min(10, room), 20, this.pollAbort.signal);
+      } catch (err) {
+        this.o.logger.warn({ err: (err as Error).message }, 'receive failed: retrying');
+        await this.waitForRoom(2000);
+        continue;
+      }
+      for (const message of messages) {
+        if (!this.running) {
+          await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 0 }]);
+          continue;
+        }
+        this.track(message);
+      }
+    }
+  }
+
+  private track(message: QueueMessage): void {
+    this.inProgress.set(message.messageId, {
+      message,
+      jobId: undefined,
+      visibleUntil: this.o.clock.now() + this.visibilitySeconds * 1000,
+    });
+    const handled = this.handle(message)
+      .catch((err: unknown) => {
+        // Store or queue trouble: leave the message to come back; nothing was deleted.
+        this.o.logger.error({ sqsMessageId: message.messageId, err: (err as Error).message }, 'job left on the queue after an error');
+        return this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: this.retryDelaySeconds(message) }]).then(() => undefined);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.inProgress.delete(message.messageId);
+        this.handlers.delete(handled);
+        this.wakePollers();
+      });
+    this.handlers.add(handled);
+  }
+
+  private async handle(message: QueueMessage): Promise<void> {
+    const parsed = parseJob(message.body);
+    if (!parsed.ok) return this.invalid(message, parsed.id, parsed.reason);
+    const job = parsed.job;
+    const entry = this.inProgress.get(message.messageId);
+    if (entry) entry.jobId = job.id;
+
+    let plan: ReturnType<typeof segmentText>;
+    try {
+      plan = segmentText(job.text, { encoding: job.encoding, concat: this.o.concat, reference: this.refs.next(job.to) });
+    } catch (err) {
+      if (err instanceof EncodingError) return this.invalid(message, job.id, err.message);
+      throw err;
+    }
+    const total = plan.segments.length;
+    const claim = await this.o.store.claim(job, {
+      owner: this.o.owner,
+      leaseMs: this.leaseMs(),
+      sqsMessageId: message.messageId,
+      encoding: plan.encoding,
+      segments: total,
+    });
+    if (claim.outcome === 'done') {
+      this.o.logger.info({ id: job.id, status: claim.status }, 'duplicate delivery of a job already handled: deleted without sending');
+      await this.delete(message);
+      return;
+    }
+    if (claim.outcome === 'busy') {
+      // Another task holds it (SQS delivered it twice): look again once that task is likely done.
+      await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 30 }]);
+      return;
+    }
+
+    const base = {
+      source: toSmppAddress(job.from),
+      destination: toSmppAddress(job.to),
+      receipt: job.receipt,
+      ...(job.validityPeriodSeconds !== undefined && { validityPeriodSeconds: job.validityPeriodSeconds }),
+      ...(job.scheduleAt !== undefined && { scheduleAt: new Date(job.scheduleAt) }),
+    };
+    const todo = plan.segments.map((segment, i) => ({ part: i + 1, segment })).filter((p) => claim.acceptedParts[p.part] === undefined);
+    const results = await Promise.all(todo.map((p) => this.o.sender.submit({ ...base, segment: p.segment }, this.submitAbort.signal)));
+
+    const accepted = results.flatMap((r, i) =>
+      r.kind === 'accepted' ? [{ part: todo[i]?.part ?? 0, smscMessageId: r.smscMessageId, keys: smscIdKeys(r.smscMessageId) }] : [],
+    );
+    if (accepted.length > 0) {
+      this.o.metrics.increment(MetricName.SubmitAccepted, accepted.length);
+      await this.durably(() => this.o.store.recordAccepted(job.id, this.o.owner, accepted, total));
+    }
+    const permanent = results.find((r) => r.kind === 'permanent');
+    if (permanent) {
+      this.o.metrics.increment(MetricName.SubmitFailed);
+      this.o.logger.warn({ id: job.id, to: maskAddress(job.to), status: permanent.name }, 'submit refused permanently');
+      await this.durably(() =>
+        this.o.store.recordFailed(job.id, this.o.owner, { code: `0x${permanent.status.toString(16).padStart(8, '0')}`, name: permanent.name, description: permanent.description }),
+      );
+      await this.delete(message);
+      return;
+    }
+    const retry = results.find((r) => r.kind === 'retryable' || r.kind === 'unknown');
+    if (retry) {
+      const unknown = results.some((r) => r.kind === 'unknown');
+      const handedBack = retry.kind === 'retryable' && (retry.reason === 'aborted' || retry.reason === 'shutting down' || retry.reason === 'client stopped');
+      if (!handedBack) this.o.metrics.increment(MetricName.SubmitRetried);
+      const error: ErrorDetail =
+        retry.kind === 'unknown'
+          ? { code: 'SMPP_UNKNOWN_OUTCOME', name: 'UNKNOWN_OUTCOME', description: retry.reason }
+          : { code: retry.status !== undefined ? `0x${retry.status.toString(16).padStart(8, '0')}` : 'SMPP_RETRYABLE', name: retry.reason, description: 'retryable: will be sent again' };
+      await this.durably(() => this.o.store.releaseClaim(job.id, this.o.owner, { error, unknownOutcome: unknown }));
+      await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: handedBack ? 0 : this.retryDelaySeconds(message) }]);
+      return;
+    }
+    await this.delete(message);
+  }
+
+  private async invalid(message: QueueMessage, id: string | undefined, reason: string): Promise<void> {
+    this.o.metrics.increment(MetricName.JobsInvalid);
+    this.o.logger.warn({ sqsMessageId: message.messageId, id, reason }, 'invalid job recorded and deleted');
+    await this.o.store.recordInvalid(id ?? message.messageId, reason, { sqsMessageId: message.messageId });
+    await this.delete(message);
+  }
+
+  private async delete(message: QueueMessage): Promise<void> {
+    const failed = await this.o.queue.delete([message.receiptHandle]);
+    if (failed.length > 0) {
+      // Harmless: the outcome is stored, so a redelivery is recognised by the claim and deleted then.
+      this.o.logger.warn({ sqsMessageId: message.messageId }, 'delete failed: a redelivery will be recognised as done');
+    }
+  }
+
+  private async durably<T>(write: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        const delay = STORE_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) throw err;
+        this.o.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'status write failed after a submit: retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Keeps messages that are still waiting for a bind invisible, and their claims alive. */
+  private async extendWaiting(): Promise<void> {
+    const now = this.o.clock.now();
+    const due = [...this.inProgress.values()].filter((e) => e.visibleUntil - now < (this.visibilitySeconds * 1000) / 2);
+    if (due.length === 0) return;
+    for (const e of due) e.visibleUntil = now + this.visibilitySeconds * 1000;
+    await this.o.queue
+      .setVisibility(due.map((e) => ({ receiptHandle: e.message.receiptHandle, seconds: this.visibilitySeconds })))
+      .catch(() => undefined);
+    await Promise.all(
+      due.flatMap((e) => (e.jobId ? [this.o.store.extendClaim(e.jobId, this.o.owner, this.leaseMs()).catch(() => undefined)] : [])),
+    );
+  }
+
+  private leaseMs(): number {
+    return this.visibilitySeconds * 2000;
+  }
+
+  /** Grows with the receive count, so a poison message reaches the DLQ in hours, not seconds. */
+  private retryDelaySeconds(message: QueueMessage): number {
+    const base = Math.min(900, 2 ** Math.min(message.receiveCount, 10));
+    return Math.round(base * (0.75 + Math.random() / 2));
+  }
+
+  private waitForRoom(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.roomWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private wakePollers(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,103 @@
+import type { Clock } from '../clock.js';
+
+export interface PacerOptions {
+  /** Allowed submits per second on this bind (MPS_PER_BIND). */
+  ratePerSecond: number;
+  /**
+   * Extra milliseconds added to the 1-second window. The SMSC counts arrivals,
+   * we count departures; a few ms absorb jitter between the two. @defaultvalue 5
+   */
+  marginMs?: number;
+  /** Time for the rate to climb back to the limit after a throttle response. @defaultvalue 5000 */
+  recoveryMs?: number;
+}
+
+/**
+ * Paces one transmitting bind. Two rules hold together:
+ * - a sliding log of the last `rate` departures guarantees that no window of
+ *   1 second (plus margin) ever holds more than `rate` submits, whatever the SMSC's
+ *   window alignment;
+ * - a token bucket holding at most ~10 ms of tokens spreads them evenly, so the
+ *   SMSC never sees a burst at the start of its second (Kannel sends a whole
+ *   second's worth at once, then stalls).
+ * After ESME_RTHROTTLED the effective rate halves and the bind pauses briefly,
+ * then the rate climbs back linearly: the SMSC may be counting differently from us.
+ */
+export class Pacer {
+  readonly limit: number;
+  private readonly windowMs: number;
+  private readonly recoveryMs: number;
+  private readonly departures: Float64Array;
+  private head = 0;
+  private effectiveRate: number;
+  private tokens: number;
+  private lastRefill: number;
+  private pausedUntil = 0;
+  private consecutiveThrottles = 0;
+
+  constructor(
+    options: PacerOptions,
+    private readonly clock: Clock,
+  ) {
+    if (!(options.ratePerSecond >= 1)) throw new RangeError('ratePerSecond must be at least 1');
+    this.limit = Math.floor(options.ratePerSecond);
+    this.windowMs = 1000 + (options.marginMs ?? 5);
+    this.recoveryMs = options.recoveryMs ?? 5000;
+    this.departures = new Float64Array(this.limit).fill(-Infinity);
+    this.effectiveRate = this.limit;
+    this.tokens = 1;
+    this.lastRefill = clock.now();
+  }
+
+  /** Milliseconds until the next submit may leave; 0 means now. */
+  delay(): number {
+    const now = this.clock.now();
+    this.refill(now);
+    const waits = [
+      this.pausedUntil - now,
+      // the departure `limit` sends ago must have left the window
+      (this.departures[this.head] ?? -Infinity) + this.windowMs - now,
+      this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.effectiveRate,
+    ];
+    return Math.max(0, ...waits);
+  }
+
+  /** Records a departure; call only when delay() is 0. */
+  take(): void {
+    const now = this.clock.now();
+    this.refill(now);
+    this.tokens -= 1;
+    this.departures[this.head] = now;
+    this.head = (this.head + 1) % this.limit;
+  }
+
+  /** The SMSC said ESME_RTHROTTLED or ESME_RMSGQFUL. */
+  throttled(): void {
+    const now = this.clock.now();
+    this.refill(now);
+    this.consecutiveThrottles += 1;
+    this.effectiveRate = Math.max(1, this.effectiveRate / 2);
+    this.tokens = Math.min(this.tokens, 0);
+    const pause = Math.min(2000, 50 * 2 ** Math.min(this.consecutiveThrottles, 6));
+    this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+  }
+
+  /** A submit was accepted: the SMSC is not complaining any more. */
+  accepted(): void {
+    this.consecutiveThrottles = 0;
+  }
+
+  get currentRate(): number {
+    return this.effectiveRate;
+  }
+
+  private refill(now: number): void {
+    const elapsed = Math.max(0, now - this.lastRefill);
+    this.lastRefill = now;
+    if (this.effectiveRate < this.limit && now >= this.pausedUntil) {
+      this.effectiveRate = Math.min(this.limit, this.effectiveRate + (elapsed * this.limit) / this.recoveryMs);
+    }
+    const capacity = Math.max(1, this.effectiveRate / 100);
+    this.tokens = Math.min(capacity, this.tokens + (elapsed * this.effectiveRate) / 1000);
+  }
+}

@@ -1,0 +1,90 @@
+import type { Clock } from '../clock.js';
+
+/** How a windowed request ended, when it did not get its response. */
+export type WindowFailure =
+  | { kind: 'timeout' }
+  | { kind: 'closed'; reason: string };
+
+interface Pending<R> {
+  resolve(value: R): void;
+  reject(failure: WindowFailure): void;
+  timer: unknown;
+  sentAt: number;
+}
+
+/**
+ * The outstanding requests of one session, keyed by sequence number
+ * (cloudhopper's "window"). The `smpp` package keeps response callbacks
+ * forever, even after the socket closes; this store gives every request a
+ * deadline and fails all of them at once when the link goes, so nothing leaks.
+ * A full window means "wait for a slot", never "close the bind".
+ */
+export class RequestWindow<R> {
+  private readonly pending = new Map<number, Pending<R>>();
+  private readonly slotWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly size: number,
+    private readonly clock: Clock,
+  ) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError('window size must be a positive integer');
+  }
+
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  get free(): number {
+    return this.size - this.pending.size;
+  }
+
+  /** Resolves when a slot is free (at once if one is). */
+  waitForSlot(): Promise<void> {
+    if (this.free > 0) return Promise.resolve();
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /**
+   * Registers a request that has just been written; resolves with its response,
+   * rejects with a WindowFailure on timeout or close.
+   */
+  track(sequence: number, timeoutMs: number): Promise<R> {
+    if (this.pending.has(sequence)) throw new Error(`sequence ${sequence} is already outstanding`);
+    if (this.free <= 0) throw new Error('window is full: wait for a slot before sending');
+    return new Promise<R>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => this.settle(sequence)?.reject({ kind: 'timeout' }), timeoutMs);
+      this.pending.set(sequence, { resolve, reject, timer, sentAt: this.clock.now() });
+    });
+  }
+
+  /** Delivers a response; returns false for a response nobody waits for (late or unexpected). */
+  complete(sequence: number, response: R): boolean {
+    const p = this.settle(sequence);
+    if (!p) return false;
+    p.resolve(response);
+    return true;
+  }
+
+  /** Fails every outstanding request at once (the socket closed). */
+  failAll(reason: string): number {
+    const sequences = [...this.pending.keys()];
+    for (const seq of sequences) this.settle(seq)?.reject({ kind: 'closed', reason });
+    return sequences.length;
+  }
+
+  /** Age of the oldest outstanding request, for metrics. */
+  oldestAgeMs(): number {
+    let oldest = Infinity;
+    for (const p of this.pending.values()) oldest = Math.min(oldest, p.sentAt);
+    return oldest === Infinity ? 0 : this.clock.now() - oldest;
+  }
+
+  private settle(sequence: number): Pending<R> | undefined {
+    const p = this.pending.get(sequence);
+    if (!p) return undefined;
+    this.pending.delete(sequence);
+    this.clock.clearTimeout(p.timer);
+    this.slotWaiters.shift()?.();
+    return p;
+  }
+}

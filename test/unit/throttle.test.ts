@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Pacer } from '../../service/src/smpp/throttle.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const runs = Number(process.env.PROPERTY_RUNS ?? 50);
+
+/** Drives a pacer as the bind's pump does, with an optional extra lateness per wake-up. */
+function drive(pacer: Pacer, clock: FakeClock, sends: number, lateness: () => number = () => 0): number[] {
+  const times: number[] = [];
+  while (times.length < sends) {
+    const d = pacer.delay();
+    if (d > 0) {
+      clock.advance(Math.ceil(d) + lateness());
+      continue;
+    }
+    pacer.take();
+    times.push(clock.now());
+  }
+  return times;
+}
+
+function maxInAnyWindow(times: number[], windowMs: number): number {
+  let max = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++;
+    max = Math.max(max, end - start + 1);
+  }
+  return max;
+}
+
+describe('Pacer', () => {
+  it('never lets more than the rate through in any 1-second window, whatever the timer lateness', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3000 }), fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 50 }), (rate, jitter) => {
+        const clock = new FakeClock();
+        const pacer = new Pacer({ ratePerSecond: rate }, clock);
+        let i = 0;
+        const times = drive(pacer, clock, Math.min(rate * 3, 3000), () => jitter[i++ % jitter.length] ?? 0);
+        expect(maxInAnyWindow(times, 1000)).toBeLessThanOrEqual(rate);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('holds at least 99% of the allowed rate when timers are punctual', () => {
+    for (const rate of [50, 500, 2000]) {
+      const clock = new FakeClock();
+      const pacer = new Pacer({ ratePerSecond: rate }, clock);
+      const times = drive(pacer, clock, rate * 10);
+      const elapsedS = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000;
+      expect((times.length - 1) / elapsedS).toBeGreaterThanOrEqual(rate * 0.99);
+    }
+  });
+
+  it('spreads sends evenly instead of bursting a whole second at once', () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ ratePerSecond: 50 }, clock);
+    const times = drive(pacer, clock, 200);
+    expect(maxInAnyWindow(times, 100)).toBeLessThanOrEqual(6);
+  });
+
+  it('slows down after a throttle answer and climbs back to the limit', () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ ratePerSecond: 100, recoveryMs: 2000 }, clock);
+    drive(pacer, clock, 100);
+
+    pacer.throttled();
+
+    expect(pacer.currentRate).toBe(50);
+    expect(pacer.delay()).toBeGreaterThanOrEqual(100);
+    drive(pacer, clock, 300);
+    expect(pacer.currentRate).toBe(100);
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { RequestWindow } from '../../service/src/smpp/window.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+describe('RequestWindow', () => {
+  it('resolves a request with its response and frees the slot', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(2, clock);
+    const pending = window.track(7, 1000);
+
+    expect(window.complete(7, 'resp')).toBe(true);
+
+    await expect(pending).resolves.toBe('resp');
+    expect(window.outstanding).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('rejects a request whose response does not come before its deadline', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(2, clock);
+    const pending = window.track(1, 1000);
+
+    clock.advance(999);
+    expect(window.outstanding).toBe(1);
+    clock.advance(1);
+
+    await expect(pending).rejects.toEqual({ kind: 'timeout' });
+    expect(window.complete(1, 'late')).toBe(false);
+  });
+
+  it('fails every outstanding request at once when the link closes', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(3, clock);
+    const all = [1, 2, 3].map((seq) => window.track(seq, 60_000));
+
+    expect(window.failAll('socket closed')).toBe(3);
+
+    for (const p of all) await expect(p).rejects.toEqual({ kind: 'closed', reason: 'socket closed' });
+    expect(window.outstanding).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('refuses to track beyond its size and wakes a waiter when a slot frees', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(1, clock);
+    void window.track(1, 1000);
+    expect(() => window.track(2, 1000)).toThrow(/window is full/);
+    let woke = false;
+    const slot = window.waitForSlot().then(() => (woke = true));
+
+    await Promise.resolve();
+    expect(woke).toBe(false);
+    window.complete(1, 'ok');
+    await slot;
+
+    expect(woke).toBe(true);
+  });
+
+  it('ignores a response for a sequence number it never saw', () => {
+    const window = new RequestWindow<string>(1, new FakeClock());
+    expect(window.complete(42, 'stray')).toBe(false);
+  });
+});
