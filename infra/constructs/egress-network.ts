@@ -1,4 +1,4 @@
-import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -33,6 +33,8 @@ export class EgressNetwork extends Construct {
   public readonly eipAllocationIds: readonly string[];
   /** The egress public IPs when the EIPs are created here; undefined when imported (only ids are known at synth). */
   public readonly egressIps?: readonly string[];
+  /** Guards the interface endpoints: HTTPS in from whoever {@link allowEndpointsFrom} names, nothing else. */
+  public readonly endpointSecurityGroup?: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: EgressNetworkProps = {}) {
     super(scope, id);
@@ -88,6 +90,11 @@ export class EgressNetwork extends Construct {
       this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [tasks] });
       // ECR stores image layers in S3.
       this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [tasks] });
+      this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+        vpc: this.vpc,
+        allowAllOutbound: false,
+        description: 'Interface VPC endpoints: HTTPS from the connector tasks only',
+      });
       const interfaces: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
         Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
         SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
@@ -96,13 +103,19 @@ export class EgressNetwork extends Construct {
         EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
       };
       for (const [name, service] of Object.entries(interfaces)) {
-        this.vpc.addInterfaceEndpoint(name, { service, subnets: tasks, privateDnsEnabled: true });
+        this.vpc.addInterfaceEndpoint(name, {
+          service,
+          subnets: tasks,
+          privateDnsEnabled: true,
+          securityGroups: [this.endpointSecurityGroup],
+          open: false,
+        });
       }
     }
   }
 
-  /** Egress IPs as one comma-separated string (or the allocation ids when the EIPs are imported). */
-  public egressSummary(): string {
-    return Fn.join(',', [...(this.egressIps ?? this.eipAllocationIds)]);
+  /** Lets `peer` reach the interface endpoints over HTTPS (no-op without endpoints). */
+  public allowEndpointsFrom(peer: ec2.IConnectable): void {
+    this.endpointSecurityGroup?.connections.allowFrom(peer, ec2.Port.tcp(443), 'HTTPS from the connector tasks');
   }
 }

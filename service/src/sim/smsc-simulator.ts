@@ -164,6 +164,8 @@ export type SmscSimulatorEvents = {
   'receipt-acked': [AcknowledgedReceipt];
   'receipt-failed': [{ smscMessageId: string; sessionId: string; failure: DeliveryFailure; status: number | undefined }];
   'mo-acked': [{ sessionId: string; from: string; part: number; total: number }];
+  /** A receipt (smscMessageId set) or MO part waits for a receiver bind of the system_id. */
+  'delivery-held': [{ systemId: string; smscMessageId: string | undefined; held: number }];
   'session-closed': [{ sessionId: string; systemId: string | undefined; bindType: BindType | undefined; reason: string }];
 };
 
@@ -522,7 +524,7 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
       throw err;
     }
     this.running = true;
-    this.logger.info({ host, ...this.ports }, 'smsc-sim listening');
+    this.logger.debug({ host, ...this.ports }, 'smsc-sim listening');
     return { ...this.ports };
   }
 
@@ -532,7 +534,7 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     this.running = false;
     for (const [timer, delivery] of this.scheduled) {
       clearTimeout(timer);
-      this.held.push(delivery);
+      this.hold(delivery);
     }
     this.scheduled.clear();
     for (const s of [...this.sessions.values()]) this.closeSession(s, 'simulator stopped', false);
@@ -569,6 +571,8 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
       closed: false,
     };
     if (!this.running) {
+      // A connection that raced stop(): without an 'error' listener the smpp session would crash the process.
+      session.on('error', () => undefined);
       session.destroy();
       return;
     }
@@ -840,9 +844,14 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     };
   }
 
+  private hold(delivery: Delivery): void {
+    this.held.push(delivery);
+    this.notify('delivery-held', { systemId: delivery.systemId, smscMessageId: delivery.receipt?.smscMessageId, held: this.held.length });
+  }
+
   private scheduleDelivery(delivery: Delivery, delayMs: number): void {
     if (!this.running) {
-      this.held.push(delivery);
+      this.hold(delivery);
       return;
     }
     const timer = setTimeout(() => {
@@ -874,7 +883,7 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
   private dispatch(delivery: Delivery): Promise<void> {
     const target = this.running ? this.pickReceiver(delivery.systemId) : undefined;
     if (!target) {
-      this.held.push(delivery);
+      this.hold(delivery);
       return Promise.resolve();
     }
     return new Promise((resolve) => {

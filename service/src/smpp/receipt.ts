@@ -80,12 +80,13 @@ export function statusOfStat(word: string): ReceiptStatus {
   return STAT_WORDS[word.trim().toUpperCase()] ?? 'UNKNOWN';
 }
 
-type Field = 'id' | 'sub' | 'dlvrd' | 'submitDate' | 'doneDate' | 'stat' | 'err' | 'text';
+/** The Appendix B text fields, as parseReceiptText names them. */
+export type ReceiptTextField = 'id' | 'sub' | 'dlvrd' | 'submitDate' | 'doneDate' | 'stat' | 'err' | 'text';
 
 // A key starts the text or follows a separator, so "id" inside "msgid:" or a word is not a key.
 const KEY = /(?:^|[\s,;])(id|sub|dlvrd|submit[\s_]*date|done[\s_]*date|stat|err|text)\s*:/gi;
 
-function fieldOf(key: string): Field {
+function fieldOf(key: string): ReceiptTextField {
   const k = key.toLowerCase().replace(/[\s_]+/g, '');
   switch (k) {
     case 'submitdate':
@@ -93,7 +94,7 @@ function fieldOf(key: string): Field {
     case 'donedate':
       return 'doneDate';
     default:
-      return k as Field;
+      return k as ReceiptTextField;
   }
 }
 
@@ -102,9 +103,9 @@ function fieldOf(key: string): Field {
  * missing fields, extra spaces. The first occurrence of a field wins, so a
  * `text:` echo of the original message cannot override the real fields.
  */
-export function parseReceiptText(text: string): Partial<Record<Field, string>> {
+export function parseReceiptText(text: string): Partial<Record<ReceiptTextField, string>> {
   const matches = [...text.matchAll(KEY)];
-  const fields: Partial<Record<Field, string>> = {};
+  const fields: Partial<Record<ReceiptTextField, string>> = {};
   matches.forEach((m, i) => {
     const field = fieldOf(m[1] as string);
     if (fields[field] !== undefined) return;
@@ -162,8 +163,9 @@ function clean(value: string | undefined): string | undefined {
 
 /**
  * Decodes a delivery receipt (DESIGN §4). The body is decoded per data_coding
- * first (GSM7-coded ASCII is read as ASCII, see receiptText); the receipted_message_id, message_state and network_error_code TLVs
- * take precedence over the text fields. Never throws: a receipt without any
+ * first (GSM7-coded ASCII is read as ASCII, see receiptText); the
+ * receipted_message_id, message_state and network_error_code TLVs take
+ * precedence over the text fields. Never throws: a receipt without any
  * message id comes back as `{ error }`.
  *
  * @param receivedAt - when the connector received it (ISO-8601).
@@ -175,7 +177,7 @@ export function parseReceipt(f: DeliverFields, receivedAt: string): Receipt | { 
 
     const smscMessageId = clean(f.receiptedMessageId) ?? clean(fields.id);
     if (smscMessageId === undefined) {
-      return { error: `receipt carries no message id (no receipted_message_id TLV, no id: field): ${JSON.stringify(text.slice(0, 160))}` };
+      return { error: `receipt carries no message id (no receipted_message_id TLV, no id: field): ${JSON.stringify(text.slice(0, 80))}` };
     }
 
     const stat = clean(fields.stat);

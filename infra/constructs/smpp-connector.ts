@@ -1,0 +1,267 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ConfigError } from '../../service/src/errors.js';
+import { deploymentLimits, stopTimeoutSeconds, type DeploymentLimits } from '../config.js';
+import { REPO_ROOT } from '../paths.js';
+
+/** CloudWatch namespace of the service's EMF metrics. */
+export const METRICS_NAMESPACE = 'SmppConnector';
+
+export interface SmppConnectorProps {
+  /** VPC whose PRIVATE_WITH_EGRESS subnets run the tasks (their NAT gateways carry the whitelisted IPs). */
+  readonly vpc: ec2.IVpc;
+  /** SMSC host name, e.g. smpp.8x8.com (Asia Pacific) or smpp.8x8.uk (Europe). */
+  readonly smppHost: string;
+  /** @default 2776 */
+  readonly smppPort?: number;
+  /** @default true */
+  readonly smppTls?: boolean;
+  /** @default 'TLSv1.3' */
+  readonly smppTlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Transmitter binds per task. @default 1 */
+  readonly txBinds?: number;
+  /** Receiver binds per task. @default 1 */
+  readonly rxBinds?: number;
+  /** Transceiver binds per task. @default 0 */
+  readonly trxBinds?: number;
+  /** Running tasks. @default 2 */
+  readonly tasks?: number;
+  /** Binds the account allows across all tasks, deployments included. @default 4 */
+  readonly accountBinds?: number;
+  /** @default 50 */
+  readonly mpsPerBind?: number;
+  /** @default 10 */
+  readonly windowSize?: number;
+  /** ECS deployment percentages. @default - computed from the bind budget (see deploymentLimits) */
+  readonly minHealthyPercent?: number;
+  readonly maxHealthyPercent?: number;
+  /** Secret holding `{ "system_id": "...", "password": "..." }`. @default - a secret is created with a placeholder value */
+  readonly credentialsSecret?: secretsmanager.ISecret;
+  /** @default - the service image built from service/Dockerfile with the repository root as context */
+  readonly image?: ecs.ContainerImage;
+  /** Value of the `Service` dimension of the service's metrics. @default the stack name */
+  readonly serviceName?: string;
+  /** @default 'info' */
+  readonly logLevel?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Drain deadline on SIGTERM; stopTimeout is this plus 10 s. At most 110000. @default 20000 */
+  readonly shutdownGraceMs?: number;
+  /** @default 30 */
+  readonly messageTtlDays?: number;
+  /** @default 512 */
+  readonly cpu?: number;
+  /** @default 1024 */
+  readonly memoryLimitMiB?: number;
+  /** Outbound queue visibility; the service extends it while a job waits for a bind. @default Duration.seconds(120) */
+  readonly visibilityTimeout?: Duration;
+  /** Receives before a job goes to the DLQ. @default 10 */
+  readonly maxReceiveCount?: number;
+  /** @default 8080 */
+  readonly healthPort?: number;
+}
+
+/**
+ * The connector: outbound queue and its DLQ, the status table, the credentials secret, and the
+ * Fargate service that joins them (after aws-ecs-patterns' QueueProcessingFargateService, minus
+ * queue-depth autoscaling, which would break the account's bind budget).
+ */
+export class SmppConnector extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly table: dynamodb.Table;
+  public readonly credentialsSecret: secretsmanager.ISecret;
+  public readonly cluster: ecs.Cluster;
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  public readonly container: ecs.ContainerDefinition;
+  public readonly service: ecs.FargateService;
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly logGroup: logs.LogGroup;
+  /** The deployment percentages chosen and the peak binds they allow. */
+  public readonly deployment: DeploymentLimits;
+  /** Value of the `Service` metric dimension. */
+  public readonly serviceName: string;
+  public readonly desiredCount: number;
+
+  constructor(scope: Construct, id: string, props: SmppConnectorProps) {
+    super(scope, id);
+    const p = {
+      smppPort: 2776,
+      smppTls: true,
+      smppTlsMinVersion: 'TLSv1.3',
+      txBinds: 1,
+      rxBinds: 1,
+      trxBinds: 0,
+      tasks: 2,
+      accountBinds: 4,
+      mpsPerBind: 50,
+      windowSize: 10,
+      logLevel: 'info',
+      shutdownGraceMs: 20_000,
+      messageTtlDays: 30,
+      cpu: 512,
+      memoryLimitMiB: 1024,
+      maxReceiveCount: 10,
+      healthPort: 8080,
+      ...props,
+    };
+    this.deployment = validate(p);
+    this.desiredCount = p.tasks;
+    this.serviceName = props.serviceName ?? Stack.of(this).stackName;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(120),
+      retentionPeriod: Duration.days(4),
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: p.maxReceiveCount },
+    });
+
+    this.table = new dynamodb.Table(this, 'Messages', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.credentialsSecret =
+      props.credentialsSecret ??
+      new secretsmanager.Secret(this, 'Credentials', {
+        description: 'SMPP credentials for 8x8, JSON {"system_id": "...", "password": "..."}; replace the placeholder values',
+        // Documents the shape; the generated password is only a placeholder until the operator stores the real one.
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ system_id: 'REPLACE_ME' }),
+          generateStringKey: 'password',
+          passwordLength: 8,
+          excludePunctuation: true,
+        },
+      });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: props.vpc,
+      allowAllOutbound: false,
+      description: 'SMPP connector tasks: no ingress; egress to the SMSC port and HTTPS only',
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(p.smppPort), 'SMPP to the SMSC');
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: props.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: p.cpu,
+      memoryLimitMiB: p.memoryLimitMiB,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      // The root filesystem is read-only; tsx caches its transpiled files under /tmp.
+      volumes: [{ name: 'tmp' }],
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const stopTimeout = stopTimeoutSeconds(p.shutdownGraceMs);
+    this.container = this.taskDefinition.addContainer('smpp-connector', {
+      image:
+        props.image ??
+        ecs.ContainerImage.fromAsset(REPO_ROOT, {
+          file: 'service/Dockerfile',
+          platform: Platform.LINUX_AMD64,
+          // What goes into the build context is decided by the repository's .dockerignore (an allowlist).
+        }),
+      essential: true,
+      readonlyRootFilesystem: true,
+      linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'service' }),
+      stopTimeout: Duration.seconds(stopTimeout),
+      environment: {
+        SMPP_HOST: p.smppHost,
+        SMPP_PORT: String(p.smppPort),
+        SMPP_TLS: String(p.smppTls),
+        SMPP_TLS_MIN_VERSION: p.smppTlsMinVersion,
+        SMPP_CREDENTIALS_SECRET_ID: this.credentialsSecret.secretArn,
+        TX_BINDS: String(p.txBinds),
+        RX_BINDS: String(p.rxBinds),
+        TRX_BINDS: String(p.trxBinds),
+        MPS_PER_BIND: String(p.mpsPerBind),
+        WINDOW_SIZE: String(p.windowSize),
+        OUTBOUND_QUEUE_URL: this.queue.queueUrl,
+        MESSAGES_TABLE: this.table.tableName,
+        MESSAGE_TTL_DAYS: String(p.messageTtlDays),
+        LOG_LEVEL: p.logLevel,
+        HEALTH_PORT: String(p.healthPort),
+        SHUTDOWN_GRACE_MS: String(p.shutdownGraceMs),
+        // The `Service` dimension of the EMF metrics the alarms watch.
+        SERVICE_NAME: this.serviceName,
+      },
+      // The slim image has no curl; node is there. Ready = at least one TX and one RX bind bound.
+      healthCheck: {
+        command: [
+          'CMD',
+          'node',
+          '-e',
+          `require('http').get('http://127.0.0.1:${p.healthPort}/readyz',r=>process.exit(r.statusCode===200?0:1))` +
+            `.on('error',()=>process.exit(1)).setTimeout(4000,()=>process.exit(1))`,
+        ],
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        retries: 4,
+        // Binding (TLS, auth, retries with backoff) can take a while after start-up.
+        startPeriod: Duration.seconds(120),
+      },
+    });
+    this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: p.tasks,
+      minHealthyPercent: this.deployment.minHealthyPercent,
+      maxHealthyPercent: this.deployment.maxHealthyPercent,
+      circuitBreaker: { enable: true, rollback: true },
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.securityGroup],
+      assignPublicIp: false,
+      platformVersion: ecs.FargatePlatformVersion.LATEST,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      enableECSManagedTags: true,
+    });
+    // AZ rebalancing would start a task before stopping one, outside the bind budget computed above.
+    (this.service.node.defaultChild as ecs.CfnService).availabilityZoneRebalancing = 'DISABLED';
+
+    const taskRole = this.taskDefinition.taskRole;
+    this.queue.grantConsumeMessages(taskRole);
+    this.table.grantReadWriteData(taskRole);
+    this.credentialsSecret.grantRead(taskRole);
+  }
+}
+
+/** Every invalid prop, reported in one error. */
+function validate(p: Required<Pick<SmppConnectorProps, 'txBinds' | 'rxBinds' | 'trxBinds' | 'tasks' | 'accountBinds' | 'shutdownGraceMs' | 'maxReceiveCount'>> & SmppConnectorProps): DeploymentLimits {
+  const problems: string[] = [];
+  const { limits, problems: budget } = deploymentLimits(p);
+  problems.push(...budget);
+  if (p.txBinds + p.trxBinds < 1) problems.push('txBinds + trxBinds must be at least 1');
+  if (p.rxBinds + p.trxBinds < 1) problems.push('rxBinds + trxBinds must be at least 1');
+  if (p.shutdownGraceMs < 0 || p.shutdownGraceMs > 110_000) problems.push('shutdownGraceMs must be 0–110000 (stopTimeout = grace + 10 s, and ECS allows at most 120 s)');
+  if (p.maxReceiveCount < 1 || p.maxReceiveCount > 1000) problems.push('maxReceiveCount must be 1–1000');
+  if (problems.length > 0 || limits === undefined) throw new ConfigError(problems.map((m) => `SmppConnector: ${m}`));
+  return limits;
+}

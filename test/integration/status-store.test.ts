@@ -1,0 +1,374 @@
+/**
+ * StatusStore through the real SDK client against DynamoDB Local (one JVM and one table for this
+ * file; every test uses its own ids). DynamoDB Local writes only ~100–600 items/s, so item counts
+ * stay small.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MessageStatus, type ErrorDetail, type Job, type Receipt, type ReceiptStatus } from '../../service/src/domain.js';
+import { StatusStore, type StatusItem } from '../../service/src/aws/status-store.js';
+import { useLocalAws, uniqueName } from '../support/aws.js';
+
+const aws = useLocalAws();
+let tableName: string;
+
+beforeAll(async () => {
+  tableName = await aws.sharedTable();
+});
+
+const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+const LEASE_MS = 60_000;
+
+function makeStore(options: { clock?: () => number; ttlDays?: number } = {}): StatusStore {
+  return new StatusStore({ client: aws.dynamodb, tableName, clock: options.clock ?? (() => T0), ...(options.ttlDays === undefined ? {} : { ttlDays: options.ttlDays }) });
+}
+
+function makeJob(overrides: Partial<Job> = {}): Job {
+  return { id: uniqueName('job'), to: '+6591234567', from: '8x8', text: 'Hello', encoding: 'auto', receipt: true, ...overrides };
+}
+
+function claimOpts(owner: string, segments = 1): { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number } {
+  return { owner, leaseMs: LEASE_MS, sqsMessageId: uniqueName('sqs'), encoding: 'GSM7', segments };
+}
+
+function makeReceipt(smscMessageId: string, status: ReceiptStatus, overrides: Partial<Receipt> = {}): Receipt {
+  const stat = { DELIVERED: 'DELIVRD', UNDELIVERED: 'UNDELIV', ENROUTE: 'ENROUTE', ACCEPTED: 'ACCEPTD', EXPIRED: 'EXPIRED', REJECTED: 'REJECTD', DELETED: 'DELETED', UNKNOWN: 'UNKNOWN' }[status];
+  return { smscMessageId, status, stat, err: status === 'DELIVERED' ? '000' : '001', receivedAt: new Date(T0 + 5_000).toISOString(), ...overrides };
+}
+
+/** One SMSC id with a single correlation key unique to the test. */
+function makeSmscId(): { smscMessageId: string; keys: string[] } {
+  const smscMessageId = uniqueName('smsc');
+  return { smscMessageId, keys: [smscMessageId] };
+}
+
+async function getItem(store: StatusStore, id: string): Promise<StatusItem> {
+  const item = await store.get(id);
+  if (item === undefined) throw new Error(`no item ${id}`);
+  return item;
+}
+
+/** A single-part job, claimed and accepted by the SMSC. */
+async function submitted(store: StatusStore): Promise<{ job: Job; smsc: { smscMessageId: string; keys: string[] } }> {
+  const job = makeJob();
+  const smsc = makeSmscId();
+  await store.claim(job, claimOpts('task-a'));
+  await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+  return { job, smsc };
+}
+
+describe('StatusStore (DynamoDB Local)', () => {
+  describe('claim', () => {
+    it('claims a new job and records it as SUBMITTING with one attempt', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob({ metadata: { orderId: 42, tags: ['a'] } });
+      // Act
+      const outcome = await store.claim(job, claimOpts('task-a'));
+      // Assess
+      expect(outcome).toEqual({ outcome: 'claimed', acceptedParts: {} });
+      const item = await getItem(store, job.id);
+      expect(item).toMatchObject({
+        kind: 'MESSAGE',
+        status: 'SUBMITTING',
+        statusRank: 10,
+        to: job.to,
+        from: job.from,
+        encoding: 'GSM7',
+        segments: 1,
+        attempts: 1,
+        unknownOutcomes: 0,
+        claimOwner: 'task-a',
+        claimExpiresAt: T0 + LEASE_MS,
+        createdAt: new Date(T0).toISOString(),
+        metadata: { orderId: 42, tags: ['a'] },
+        history: [{ status: 'SUBMITTING', at: new Date(T0).toISOString() }],
+      });
+    });
+
+    it('answers done to a second claim of the same id once its parts are accepted', async () => {
+      // Prepare
+      const store = makeStore();
+      const { job } = await submitted(store);
+      // Act
+      const second = await store.claim(job, claimOpts('task-b'));
+      // Assess
+      expect(second).toEqual({ outcome: 'done', status: 'SUBMITTED' });
+      const item = await getItem(store, job.id);
+      expect(item.attempts).toBe(1);
+      expect(item.claimOwner).toBeUndefined();
+    });
+
+    it('lets exactly one of ten concurrent claimers win', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      // Act
+      const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => store.claim(job, claimOpts(`task-${i}`))));
+      // Assess
+      expect(outcomes.filter((o) => o.outcome === 'claimed')).toHaveLength(1);
+      expect(outcomes.filter((o) => o.outcome === 'busy')).toHaveLength(9);
+      expect((await getItem(store, job.id)).attempts).toBe(1);
+    });
+
+    it('lets another owner take over once the lease has expired, but not before', async () => {
+      // Prepare
+      let now = T0;
+      const store = makeStore({ clock: () => now });
+      const job = makeJob();
+      await store.claim(job, claimOpts('task-a'));
+      now = T0 + LEASE_MS - 1;
+      const early = await store.claim(job, claimOpts('task-b'));
+      // Act
+      now = T0 + LEASE_MS + 1;
+      const late = await store.claim(job, claimOpts('task-b'));
+      // Assess
+      expect(early).toEqual({ outcome: 'busy' });
+      expect(late.outcome).toBe('claimed');
+      expect(await getItem(store, job.id)).toMatchObject({ claimOwner: 'task-b', attempts: 2, createdAt: new Date(T0).toISOString() });
+    });
+
+    it('returns the parts accepted on an earlier attempt so a retry does not send them again', async () => {
+      // Prepare
+      let now = T0;
+      const store = makeStore({ clock: () => now });
+      const job = makeJob();
+      const part1 = makeSmscId();
+      await store.claim(job, claimOpts('task-a', 2));
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...part1 }], 2);
+      now = T0 + LEASE_MS + 1;
+      // Act
+      const retry = await store.claim(job, claimOpts('task-b', 2));
+      // Assess
+      expect(retry).toEqual({ outcome: 'claimed', acceptedParts: { 1: part1.smscMessageId } });
+      expect((await getItem(store, job.id)).status).toBe('SUBMITTING');
+    });
+
+    it('lets the next claim proceed at once after a release, counting the unknown outcome', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      const timeout: ErrorDetail = { code: 'SMPP_TIMEOUT', name: 'SmppError', description: 'no submit_sm_resp within 10000 ms' };
+      await store.claim(job, claimOpts('task-a'));
+      // Act
+      const released = await store.releaseClaim(job.id, 'task-a', { error: timeout, unknownOutcome: true });
+      const next = await store.claim(job, claimOpts('task-b'));
+      // Assess
+      expect(released).toEqual({ outcome: 'released' });
+      expect(next.outcome).toBe('claimed');
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'SUBMITTING', unknownOutcomes: 1, attempts: 2, lastError: timeout, claimOwner: 'task-b' });
+    });
+
+    it('extends a lease only for its owner', async () => {
+      // Prepare
+      let now = T0;
+      const store = makeStore({ clock: () => now });
+      const job = makeJob();
+      await store.claim(job, claimOpts('task-a'));
+      now = T0 + 1_000;
+      // Act
+      const mine = await store.extendClaim(job.id, 'task-a', LEASE_MS);
+      const theirs = await store.extendClaim(job.id, 'task-b', LEASE_MS);
+      // Assess
+      expect(mine).toEqual({ outcome: 'extended', claimExpiresAt: T0 + 1_000 + LEASE_MS });
+      expect(theirs).toEqual({ outcome: 'lost' });
+      expect((await getItem(store, job.id)).claimExpiresAt).toBe(T0 + 1_000 + LEASE_MS);
+    });
+  });
+
+  describe('status moves only forward', () => {
+    it('keeps DELIVERED when a late ENROUTE receipt arrives', async () => {
+      // Prepare
+      const store = makeStore();
+      const { job, smsc } = await submitted(store);
+      await store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+      // Act
+      const late = await store.recordReceipt(makeReceipt(smsc.smscMessageId, 'ENROUTE'), smsc.keys);
+      // Assess
+      expect(late).toEqual({ outcome: 'ignored', messageId: job.id });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', statusRank: 100, stat: 'DELIVRD', err: '000' });
+    });
+
+    it('keeps FAILED when the parts are recorded as accepted afterwards', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      const error: ErrorDetail = { code: 'ESME_RINVDSTADR', name: 'SmppError', description: 'invalid destination address' };
+      await store.claim(job, claimOpts('task-a'));
+      const failed = await store.recordFailed(job.id, 'task-a', error);
+      // Act
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...makeSmscId() }], 1);
+      // Assess
+      expect(failed).toEqual({ outcome: 'recorded' });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'FAILED', lastError: error, doneAt: new Date(T0).toISOString() });
+    });
+
+    it('does not let a failure overwrite a message already SUBMITTED', async () => {
+      // Prepare
+      const store = makeStore();
+      const { job } = await submitted(store);
+      // Act
+      const outcome = await store.recordFailed(job.id, 'stale-task', { code: 'SMPP_CLOSED', name: 'SmppError', description: 'link closed' });
+      // Assess
+      expect(outcome).toEqual({ outcome: 'unchanged', status: 'SUBMITTED' });
+      expect((await getItem(store, job.id)).status).toBe('SUBMITTED');
+    });
+  });
+
+  describe('receipts', () => {
+    it('moves a submitted message to DELIVERED and records the receipt fields', async () => {
+      // Prepare
+      const store = makeStore();
+      const { job, smsc } = await submitted(store);
+      const receipt = makeReceipt(smsc.smscMessageId, 'DELIVERED', { networkError: '3:0' });
+      // Act
+      const outcome = await store.recordReceipt(receipt, smsc.keys);
+      // Assess
+      expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+      const item = await getItem(store, job.id);
+      expect(item).toMatchObject({ status: 'DELIVERED', stat: 'DELIVRD', err: '000', networkError: '3:0', doneAt: receipt.receivedAt, submittedAt: new Date(T0).toISOString() });
+      expect(item.parts['1']).toEqual({ smscMessageId: smsc.smscMessageId, status: 'DELIVERED', stat: 'DELIVRD', err: '000', networkError: '3:0', doneAt: receipt.receivedAt });
+      expect(item.history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'DELIVERED']);
+    });
+
+    it('parks a receipt that arrives before the submit response and applies it when the parts are recorded', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      await store.claim(job, claimOpts('task-a'));
+      // Act
+      const early = await store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+      // Assess
+      expect(early).toEqual({ outcome: 'parked' });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'DELIVERED' } } });
+    });
+
+    it('ends DELIVERED every time a receipt races the recording of its submit response', async () => {
+      // Prepare
+      const store = makeStore();
+      const finals: MessageStatus[] = [];
+      for (let i = 0; i < 20; i++) {
+        const job = makeJob();
+        const smsc = makeSmscId();
+        await store.claim(job, claimOpts('task-a'));
+        // Act
+        await Promise.all([
+          store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1),
+          store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys),
+        ]);
+        finals.push((await getItem(store, job.id)).status);
+      }
+      // Assess
+      expect(finals).toEqual(Array.from({ length: 20 }, () => 'DELIVERED'));
+    });
+
+    it('derives UNDELIVERED for a long message whose second part was not delivered', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      const [p1, p2] = [makeSmscId(), makeSmscId()];
+      await store.claim(job, claimOpts('task-a', 2));
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...p1 }, { part: 2, ...p2 }], 2);
+      // Act
+      await store.recordReceipt(makeReceipt(p1.smscMessageId, 'DELIVERED'), p1.keys);
+      const second = await store.recordReceipt(makeReceipt(p2.smscMessageId, 'UNDELIVERED'), p2.keys);
+      // Assess
+      expect(second).toEqual({ outcome: 'applied', messageId: job.id, status: 'UNDELIVERED' });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'UNDELIVERED', stat: 'UNDELIV', parts: { 1: { status: 'DELIVERED' }, 2: { status: 'UNDELIVERED' } } });
+    });
+
+    it('derives DELIVERED for a long message only when every part is delivered', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      const [p1, p2] = [makeSmscId(), makeSmscId()];
+      await store.claim(job, claimOpts('task-a', 2));
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...p1 }], 2);
+      await store.recordAccepted(job.id, 'task-a', [{ part: 2, ...p2 }], 2);
+      // Act
+      const first = await store.recordReceipt(makeReceipt(p1.smscMessageId, 'DELIVERED'), p1.keys);
+      const second = await store.recordReceipt(makeReceipt(p2.smscMessageId, 'DELIVERED'), p2.keys);
+      // Assess
+      expect(first).toEqual({ outcome: 'applied', messageId: job.id, status: 'SUBMITTED' });
+      expect(second).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+    });
+
+    it('changes nothing when the same receipt arrives twice', async () => {
+      // Prepare
+      const store = makeStore();
+      const { job, smsc } = await submitted(store);
+      const receipt = makeReceipt(smsc.smscMessageId, 'DELIVERED');
+      await store.recordReceipt(receipt, smsc.keys);
+      const before = await getItem(store, job.id);
+      // Act
+      const again = await store.recordReceipt(receipt, smsc.keys);
+      // Assess
+      expect(again).toEqual({ outcome: 'ignored', messageId: job.id });
+      expect(await getItem(store, job.id)).toEqual(before);
+    });
+
+    it('matches a receipt on its second key when the SMSC id format is ambiguous', async () => {
+      // Prepare: the response said "FF" (hex only → one key); the receipt says "255", which reads
+      // as hex 0x255 or decimal 255, so the caller gives two keys and only the second matches.
+      const store = makeStore();
+      const job = makeJob();
+      const ns = uniqueName('ns');
+      await store.claim(job, claimOpts('task-a'));
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, smscMessageId: 'FF', keys: [`${ns}:255`] }], 1);
+      // Act
+      const outcome = await store.recordReceipt(makeReceipt('255', 'DELIVERED'), [`${ns}:597`, `${ns}:255`]);
+      // Assess
+      expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+      expect((await getItem(store, job.id)).parts['1']?.smscMessageId).toBe('FF');
+    });
+  });
+
+  describe('invalid jobs, MO and TTL', () => {
+    it('records an invalid job under a new key with its reason', async () => {
+      // Prepare
+      const store = makeStore();
+      const sqsMessageId = uniqueName('sqs');
+      // Act
+      const outcome = await store.recordInvalid(sqsMessageId, 'body is not JSON', { sqsMessageId });
+      // Assess
+      expect(outcome).toEqual({ outcome: 'recorded' });
+      expect(await getItem(store, sqsMessageId)).toMatchObject({ status: 'INVALID', statusRank: 100, reason: 'body is not JSON', sqsMessageId });
+    });
+
+    it('does not overwrite an existing message with an invalid duplicate', async () => {
+      // Prepare
+      const store = makeStore();
+      const { job } = await submitted(store);
+      // Act
+      const outcome = await store.recordInvalid(job.id, 'to is missing', { sqsMessageId: uniqueName('sqs') });
+      // Assess
+      expect(outcome).toEqual({ outcome: 'exists' });
+      const item = await getItem(store, job.id);
+      expect(item.status).toBe('SUBMITTED');
+      expect(item.reason).toBeUndefined();
+    });
+
+    it('stores an MO message as its own item', async () => {
+      // Prepare
+      const store = makeStore();
+      const mo = { from: '+6598765432', to: '12345', text: 'STOP ☺', dataCoding: 8, receivedAt: new Date(T0).toISOString(), parts: 1 };
+      // Act
+      const id = await store.recordMo(mo);
+      // Assess
+      expect(id).toMatch(/^MO#[0-9a-f-]{36}$/);
+      expect(await store.getMo(id)).toEqual({ id, kind: 'MO', ...mo, expiresAt: T0 / 1000 + 30 * 86_400 });
+      expect(await store.get(id)).toBeUndefined();
+    });
+
+    it('sets the TTL attribute to now plus ttlDays', async () => {
+      // Prepare
+      const store = makeStore({ ttlDays: 7 });
+      const job = makeJob();
+      // Act
+      await store.claim(job, claimOpts('task-a'));
+      // Assess
+      expect((await getItem(store, job.id)).expiresAt).toBe(Math.floor(T0 / 1000) + 7 * 86_400);
+    });
+  });
+});
