@@ -92,26 +92,7 @@ export class SmppConnector extends Construct {
 
   constructor(scope: Construct, id: string, props: SmppConnectorProps) {
     super(scope, id);
-    const p = {
-      smppPort: 2776,
-      smppTls: true,
-      smppTlsMinVersion: 'TLSv1.3',
-      txBinds: 1,
-      rxBinds: 1,
-      trxBinds: 0,
-      tasks: 2,
-      accountBinds: 4,
-      mpsPerBind: 50,
-      windowSize: 10,
-      logLevel: 'info',
-      shutdownGraceMs: 20_000,
-      messageTtlDays: 30,
-      cpu: 512,
-      memoryLimitMiB: 1024,
-      maxReceiveCount: 10,
-      healthPort: 8080,
-      ...props,
-    };
+    const p = withDefaults(props);
     this.deployment = validate(p);
     this.desiredCount = p.tasks;
     this.serviceName = props.serviceName ?? Stack.of(this).stackName;
@@ -253,8 +234,57 @@ export class SmppConnector extends Construct {
   }
 }
 
+/** Defaults of the optional props, apart from the builder. */
+export const SMPP_CONNECTOR_DEFAULTS = {
+  smppPort: 2776,
+  smppTls: true,
+  smppTlsMinVersion: 'TLSv1.3',
+  txBinds: 1,
+  rxBinds: 1,
+  trxBinds: 0,
+  tasks: 2,
+  accountBinds: 4,
+  mpsPerBind: 50,
+  windowSize: 10,
+  logLevel: 'info',
+  shutdownGraceMs: 20_000,
+  messageTtlDays: 30,
+  cpu: 512,
+  memoryLimitMiB: 1024,
+  maxReceiveCount: 10,
+  healthPort: 8080,
+} as const satisfies Partial<SmppConnectorProps>;
+
+type Defaulted = keyof typeof SMPP_CONNECTOR_DEFAULTS;
+type ResolvedProps = SmppConnectorProps & Required<Pick<SmppConnectorProps, Defaulted>>;
+
+/** Props with every default applied; an explicit `undefined` also takes the default. */
+function withDefaults(props: SmppConnectorProps): ResolvedProps {
+  const d = SMPP_CONNECTOR_DEFAULTS;
+  return {
+    ...props,
+    smppPort: props.smppPort ?? d.smppPort,
+    smppTls: props.smppTls ?? d.smppTls,
+    smppTlsMinVersion: props.smppTlsMinVersion ?? d.smppTlsMinVersion,
+    txBinds: props.txBinds ?? d.txBinds,
+    rxBinds: props.rxBinds ?? d.rxBinds,
+    trxBinds: props.trxBinds ?? d.trxBinds,
+    tasks: props.tasks ?? d.tasks,
+    accountBinds: props.accountBinds ?? d.accountBinds,
+    mpsPerBind: props.mpsPerBind ?? d.mpsPerBind,
+    windowSize: props.windowSize ?? d.windowSize,
+    logLevel: props.logLevel ?? d.logLevel,
+    shutdownGraceMs: props.shutdownGraceMs ?? d.shutdownGraceMs,
+    messageTtlDays: props.messageTtlDays ?? d.messageTtlDays,
+    cpu: props.cpu ?? d.cpu,
+    memoryLimitMiB: props.memoryLimitMiB ?? d.memoryLimitMiB,
+    maxReceiveCount: props.maxReceiveCount ?? d.maxReceiveCount,
+    healthPort: props.healthPort ?? d.healthPort,
+  };
+}
+
 /** Every invalid prop, reported in one error. */
-function validate(p: Required<Pick<SmppConnectorProps, 'txBinds' | 'rxBinds' | 'trxBinds' | 'tasks' | 'accountBinds' | 'shutdownGraceMs' | 'maxReceiveCount'>> & SmppConnectorProps): DeploymentLimits {
+function validate(p: ResolvedProps): DeploymentLimits {
   const problems: string[] = [];
   const { limits, problems: budget } = deploymentLimits(p);
   problems.push(...budget);

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { OutboundQueue } from './aws/queue.js';
+import { createSqsClient, OutboundQueue } from './aws/queue.js';
+
 import { SecretCredentials, StaticCredentials } from './aws/secrets.js';
 import { StatusStore } from './aws/status-store.js';
 import { systemClock, type Clock } from './clock.js';
@@ -48,7 +48,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
 
   if (!config.smpp.tls) logger.warn({ host: config.smpp.host, port: config.smpp.port }, 'SMPP_TLS=false: credentials and messages cross the network in plaintext');
 
-  const sqs = new SQSClient({ region: config.aws.region });
+  const sqs = createSqsClient(config.aws.region);
   const dynamodb = new DynamoDBClient({ region: config.aws.region });
   const credentials: CredentialsProvider = config.smpp.credentialsSecretId
     ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)

@@ -37,7 +37,11 @@ export function useLocalAws(): LocalAwsForTests {
   const dynamodb = new DynamoDBClient({});
   let table: Promise<string> | undefined;
   return {
-    sqs: new SQSClient({}),
+    // fauxqs' queue URLs name `sqs.us-east-1.localhost`, which does not resolve here. When the endpoint
+    // comes from the environment (not from `endpoint` in code), the SDK's queue-URL middleware sends
+    // each request to the QueueUrl's host instead; `useQueueUrlAsEndpoint: false` keeps it on the
+    // configured endpoint (also right on real AWS, where both name the same regional host).
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
     dynamodb,
     env,
     uniqueName,

@@ -2,9 +2,18 @@ import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
-  type SQSClient,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import { QueueError } from '../errors.js';
+
+/**
+ * An SQS client that sends every request to its resolved endpoint (AWS_ENDPOINT_URL_SQS
+ * locally, the regional endpoint on AWS). By default the SDK sends to the QueueUrl's
+ * host instead, and emulators' queue URLs name hosts that do not resolve.
+ */
+export function createSqsClient(region?: string): SQSClient {
+  return new SQSClient({ ...(region !== undefined && { region }), useQueueUrlAsEndpoint: false });
+}
 
 /** One received SQS message, in plain terms. */
 export interface QueueMessage {

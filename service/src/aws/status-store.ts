@@ -174,7 +174,6 @@ export interface StatusStoreOptions {
 /** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
 const MAX_CONFLICT_RETRIES = 10;
 const SUBMITTED_RANK = STATUS_RANK.SUBMITTED;
-const FINAL_RANK = STATUS_RANK.DELIVERED;
 
 /** DynamoDB adapter for message status, correlation and MO items (see the item model above). */
 export class StatusStore {

@@ -30,6 +30,16 @@ const ACTIVE_TIMEOUT_MS = 60_000;
  */
 export async function createMessagesTable(client: Pick<DynamoDBClient, 'send'>, name: string): Promise<void> {
   try {
+    await createIfMissing(client, name);
+    await waitUntilActive(client, name);
+    await enableTtl(client, name);
+  } catch (err) {
+    throw err instanceof StoreError ? err : new StoreError(`could not set up table ${name}`, { cause: err });
+  }
+}
+
+async function createIfMissing(client: Pick<DynamoDBClient, 'send'>, name: string): Promise<void> {
+  try {
     await client.send(
       new CreateTableCommand({
         TableName: name,
@@ -42,8 +52,6 @@ export async function createMessagesTable(client: Pick<DynamoDBClient, 'send'>, 
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw new StoreError(`could not create table ${name}`, { cause: err });
   }
-  await waitUntilActive(client, name);
-  await enableTtl(client, name);
 }
 
 async function waitUntilActive(client: Pick<DynamoDBClient, 'send'>, name: string): Promise<void> {

@@ -19,8 +19,10 @@ export interface LocalEndpoint {
 
 /**
  * Starts fauxqs 1.9.2 in this process on a free port (~150 ms). Its queue URLs name a host that
- * does not resolve (`sqs.us-east-1.localhost`); the SDK still works because it sends every request
- * to the configured endpoint.
+ * does not resolve here (`sqs.us-east-1.localhost:<port>`). An SQSClient whose endpoint comes only
+ * from `AWS_ENDPOINT_URL_SQS` sends each request to the QueueUrl's host (the SDK's queue-URL
+ * middleware) and fails with ENOTFOUND, so SQS clients must be built with
+ * `useQueueUrlAsEndpoint: false`, which keeps requests on the configured endpoint.
  */
 export async function startFauxqs(): Promise<LocalEndpoint> {
   const server = await startFauxqsServer({ port: 0, logger: false });
@@ -94,11 +96,20 @@ export async function startLocalAws(options: { dynamodbPort?: number } = {}): Pr
   };
 }
 
+/** Variables set by {@link localAwsEnv}; assignable to `Record<string, string>` (e.g. `process.env`). */
+export type LocalAwsEnv = {
+  AWS_ENDPOINT_URL_SQS: string;
+  AWS_ENDPOINT_URL_DYNAMODB: string;
+  AWS_REGION: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+};
+
 /**
  * The environment that points every AWS SDK client of this project at the stand-ins: the SDK's own
  * `AWS_ENDPOINT_URL_<SERVICE>` variables, a region, and dummy credentials (the stand-ins accept any).
  */
-export function localAwsEnv(endpoints: LocalAwsEndpoints, region = 'us-east-1'): Record<string, string> {
+export function localAwsEnv(endpoints: LocalAwsEndpoints, region = 'us-east-1'): LocalAwsEnv {
   return {
     AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,

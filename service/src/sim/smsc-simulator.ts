@@ -51,7 +51,9 @@ export const SimStatus = {
   ESME_RTHROTTLED: 0x58,
 } as const;
 
+/** The three SMPP 3.4 bind kinds. */
 export type BindType = 'transmitter' | 'receiver' | 'transceiver';
+/** Which listener a session came in on. */
 export type Transport = 'tcp' | 'tls';
 
 /** One accepted submit_sm, as the SMSC saw it. */
@@ -122,6 +124,7 @@ export interface SmscStats {
   bindRefusals: number;
 }
 
+/** An open session; systemId and bindType are undefined until it binds. */
 export interface SessionInfo {
   sessionId: string;
   transport: Transport;
@@ -129,6 +132,7 @@ export interface SessionInfo {
   bindType: BindType | undefined;
 }
 
+/** Payload of the 'bind' event. */
 export interface BindEvent {
   sessionId: string;
   transport: Transport;
@@ -175,6 +179,8 @@ interface SimSession {
   readonly session: Session;
   readonly outbox: OrderedOutbox;
   bind: { systemId: string; bindType: BindType; account: Required<SmscAccount> } | undefined;
+  /** What the session was bound as before an unbind, for the session-closed event. */
+  unboundFrom: { systemId: string; bindType: BindType } | undefined;
   /** performance.now() of accepted submits in the last second, oldest first. */
   readonly acceptedAt: number[];
   /** Settles every deliver_sm still waiting for its answer on this session as lost. */
@@ -463,7 +469,6 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
    */
   waitFor(predicate: () => boolean, timeoutMs = 5000, description = 'condition'): Promise<void> {
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       let done = false;
       const settle = (err?: Error): void => {
         if (done) return;
@@ -483,13 +488,12 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
         }
         if (holds) settle();
       };
-      check();
-      if (done) return;
-      this.waiters.add(check);
-      timer = setTimeout(
+      const timer = setTimeout(
         () => settle(new Error(`SmscSimulator.waitFor timed out after ${timeoutMs} ms waiting for ${description}; stats ${JSON.stringify(this.counters)}`)),
         timeoutMs,
       );
+      this.waiters.add(check);
+      check();
     });
   }
 
@@ -564,6 +568,7 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
       session,
       outbox: new OrderedOutbox((err) => this.logger.error({ err, sessionId: id }, 'smsc-sim response failed')),
       bind: undefined,
+      unboundFrom: undefined,
       acceptedAt: [],
       inflight: new Set(),
       enquireTimer: undefined,
@@ -600,7 +605,7 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     s.outbox.close();
     clearInterval(s.enquireTimer);
     this.sessions.delete(s.id);
-    const bind = s.bind;
+    const bind = s.bind ?? s.unboundFrom;
     s.bind = undefined;
     for (const lost of [...s.inflight]) lost();
     if (graceful) s.session.close();
@@ -635,6 +640,8 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
         if (!this.currentFaults.ignoreEnquireLink) this.send(s, pdu.response());
         return;
       case 'unbind':
+        // Unbound at once: the slot is free and no receipt is routed here any more.
+        s.unboundFrom = s.bind;
         s.bind = undefined;
         s.session.send(pdu.response(), () => this.closeSession(s, 'unbind', true));
         return;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../aws/queue.js';
 import { StatusStore, type StatusItem } from '../aws/status-store.js';
 import { jobSchema } from '../job.js';
 
@@ -56,7 +57,7 @@ export async function sendSms(inputs: SmsInput | SmsInput[], opts: { queueUrl: s
     if (!parsed.success) throw new Error(`job ${job.id}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return job;
   });
-  const sqs = opts.sqs ?? new SQSClient({ region: opts.region ?? process.env['AWS_REGION'] ?? 'us-east-1' });
+  const sqs = opts.sqs ?? createSqsClient(opts.region ?? process.env['AWS_REGION'] ?? 'us-east-1');
   try {
     if (jobs.length === 1) {
       await sqs.send(new SendMessageCommand({ QueueUrl: opts.queueUrl, MessageBody: asciiJson(jobs[0]) }));

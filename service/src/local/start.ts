@@ -1,0 +1,158 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { createSqsClient } from '../aws/queue.js';
+import { StatusStore } from '../aws/status-store.js';
+import { loadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { createHandler } from '../lambdas/stream-publisher.js';
+import { createLogger } from '../logger.js';
+import { startService } from '../main.js';
+import { SmscSimulator } from '../sim/smsc-simulator.js';
+import { LOCAL_STACK_FILE, sendSms } from '../tools/client.js';
+import { createMessagesTable, createQueues, localAwsEnv, startLocalAws } from './emulators.js';
+import { runDemo } from './demo.js';
+import { LocalEventBus, StreamRunner } from './stream-runner.js';
+
+/**
+ * `npm start`: the whole system on one machine, no AWS account — SQS (fauxqs),
+ * DynamoDB Local with its stream, the SMSC simulator over TLS (or the SMSC in
+ * SMPP_HOST), the service, and the downstream Lambda fed from the stream.
+ */
+const program = new Command('start')
+  .option('--demo-only', 'run the demo batch, print the results, and exit')
+  .option('--no-demo', 'skip the demo batch')
+  .option('--count <n>', 'jobs in the demo batch', '50')
+  .parse();
+const opts = program.opts<{ demoOnly?: boolean; demo: boolean; count: string }>();
+
+const cacheDir = fileURLToPath(new URL('../../../.cache/', import.meta.url));
+mkdirSync(cacheDir, { recursive: true });
+const logFile = `${cacheDir}local-service.log`;
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const stops: Array<() => Promise<unknown>> = [];
+
+async function stopAll(): Promise<void> {
+  for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+}
+
+async function main(): Promise<number> {
+  say('starting SQS (fauxqs) and DynamoDB Local …');
+  const aws = await startLocalAws();
+  stops.push(() => aws.stop());
+  const region = 'us-east-1';
+  const awsEnv: Record<string, string> = { ...localAwsEnv(aws, region), AWS_ENDPOINT_URL_DYNAMODB_STREAMS: aws.dynamodbEndpoint };
+  Object.assign(process.env, awsEnv);
+
+  const sqs = createSqsClient();
+  const dynamodb = new DynamoDBClient({});
+  const tableName = 'smpp-messages';
+  const { queueUrl, dlqUrl } = await createQueues(sqs, 'smpp-outbound');
+  await createMessagesTable(dynamodb, tableName);
+
+  let smscEnv: Record<string, string> = {};
+  let simulator: SmscSimulator | undefined;
+  if (!process.env['SMPP_HOST']) {
+    simulator = new SmscSimulator({ tls: {}, responseDelayMs: 20, receiptDelayMs: 200 });
+    const ports = await simulator.start();
+    stops.push(() => simulator?.stop() ?? Promise.resolve());
+    const caFile = `${cacheDir}smsc-sim-ca.pem`;
+    writeFileSync(caFile, simulator.caPem ?? '');
+    smscEnv = {
+      SMPP_HOST: 'localhost',
+      SMPP_PORT: String(ports.tlsPort),
+      SMPP_TLS: 'true',
+      SMPP_CA_FILE: caFile,
+      SMPP_SYSTEM_ID: 'test',
+      SMPP_PASSWORD: 'secret',
+    };
+    say(`SMSC simulator: TLS 1.3 on localhost:${ports.tlsPort}, plaintext on ${ports.port} (system_id test / password secret)`);
+  } else {
+    say(`using the SMSC at ${process.env['SMPP_HOST']}:${process.env['SMPP_PORT'] ?? 2776}`);
+  }
+
+  let config;
+  try {
+    config = loadConfig({ HEALTH_PORT: '0', ...process.env, ...smscEnv, OUTBOUND_QUEUE_URL: queueUrl, MESSAGES_TABLE: tableName });
+  } catch (err) {
+    if (err instanceof ConfigError) say(err.message);
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, pino.destination({ dest: logFile, sync: false }));
+  const service = await startService(config, { logger });
+  stops.push(() => service.stop());
+  await service.ready();
+
+  const bus = new LocalEventBus();
+  const runner = new StreamRunner({
+    dynamodb,
+    streams: new DynamoDBStreamsClient({}),
+    tableName,
+    handler: createHandler({ eventBridge: bus, busName: 'local', log: { error: (m: string) => logger.error({ lambda: m }, 'stream publisher') } }),
+  });
+  await runner.start();
+  stops.push(() => runner.stop());
+
+  writeFileSync(LOCAL_STACK_FILE, JSON.stringify({ queueUrl, dlqUrl, tableName, region, env: awsEnv }, null, 2));
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'local-stack-ready',
+      queueUrl,
+      dlqUrl,
+      tableName,
+      region,
+      endpoints: { sqs: aws.sqsEndpoint, dynamodb: aws.dynamodbEndpoint },
+      smsc: { host: config.smpp.host, port: config.smpp.port, tls: config.smpp.tls },
+      healthPort: service.healthPort,
+      logFile,
+    })}\n`,
+  );
+
+  let ok = true;
+  if (opts.demo) {
+    const store = new StatusStore({ client: dynamodb, tableName });
+    ok = await runDemo({
+      count: Math.max(5, Number(opts.count)),
+      send: (jobs) => sendSms(jobs, { queueUrl, sqs }),
+      sendRaw: async (body) => {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+      },
+      get: (id) => store.get(id),
+      bus,
+      say,
+      out: (line) => process.stdout.write(`${line}\n`),
+    });
+  }
+  if (opts.demoOnly) return ok ? 0 : 1;
+
+  say(
+    [
+      '',
+      'The local stack is up. In another terminal:',
+      '  npm run send -- --to +6591234567 --text "Hello"      # put a job on the queue',
+      '  npm run status -- <id>                               # its status record and timeline',
+      `Service log: ${logFile}   Health: http://localhost:${service.healthPort}/readyz`,
+      'Ctrl-C stops everything.',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  return 0;
+}
+
+main()
+  .then(async (code) => {
+    await stopAll();
+    process.exit(code);
+  })
+  .catch(async (err: Error) => {
+    say(`local stack failed: ${err.message}`);
+    await stopAll();
+    process.exit(1);
+  });

@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../service/src/errors.js';
+import {
+  applyTaskOverride,
+  deploymentLimits,
+  parseConnectorConfig,
+  resolveAccount,
+  stopTimeoutSeconds,
+  type StackConfigInput,
+} from '../../infra/config.js';
+import { addConnectorStacks } from '../../infra/connector-app.js';
+import { appWith, configuredStacks, stackConfig } from './fixtures.js';
+
+/** The problems a configuration is rejected with (fails the test if it is accepted). */
+function problemsOf(stacks: StackConfigInput[]): readonly string[] {
+  try {
+    parseConnectorConfig({ stacks });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('configuration was accepted');
+}
+
+describe('the committed configuration (cdk.json)', () => {
+  it('is valid and defines Asia Pacific on smpp.8x8.com and Europe on smpp.8x8.uk', () => {
+    const { stacks } = parseConnectorConfig({ stacks: configuredStacks });
+    expect(stacks.map((s) => [s.name, s.region, s.smppHost])).toEqual([
+      ['SmppConnector-ap', 'ap-southeast-1', 'smpp.8x8.com'],
+      ['SmppConnector-eu', 'eu-west-1', 'smpp.8x8.uk'],
+    ]);
+  });
+
+  it('fills the defaults of what it leaves out', () => {
+    const [s] = parseConnectorConfig({ stacks: [{ name: 'X', account: '123456789012', region: 'eu-west-1', smppHost: 'smpp.8x8.uk' }] }).stacks;
+    expect(s).toMatchObject({
+      smppPort: 2776,
+      smppTls: true,
+      smppTlsMinVersion: 'TLSv1.3',
+      txBinds: 1,
+      rxBinds: 1,
+      trxBinds: 0,
+      tasks: 2,
+      accountBinds: 4,
+      natGateways: 2,
+      eipAllocationIds: [],
+      vpcEndpoints: true,
+      shutdownGraceMs: 20_000,
+      messageTtlDays: 30,
+    });
+  });
+});
+
+describe('configuration validation', () => {
+  it('rejects a bind budget that does not fit, saying how many binds it needs', () => {
+    expect(problemsOf([stackConfig({ tasks: 3 })])).toEqual([
+      'smppConnector.stacks[0] (SmppConnector-ap): bind budget exceeded: 3 tasks × 2 binds per task = 6 binds, but the account allows 4' +
+        ' — lower tasks or binds per task, or ask 8x8 for more binds and raise accountBinds',
+    ]);
+  });
+
+  it('rejects deployment percentages that would open more binds than the account has during a rollout', () => {
+    const [problem] = problemsOf([stackConfig({ maxHealthyPercent: 150 })]);
+    expect(problem).toContain('maxHealthyPercent 150 lets a deployment run 3 tasks × 2 binds = 6 binds, more than the account\'s 4; use at most 100');
+  });
+
+  it('rejects a minimum healthy percent that leaves no room to replace a task', () => {
+    const [problem] = problemsOf([stackConfig({ minHealthyPercent: 100 })]);
+    expect(problem).toContain('minHealthyPercent 100 with maxHealthyPercent 100 leaves ECS no room to replace a task');
+  });
+
+  it('reports every problem of every stack in one error', () => {
+    const problems = problemsOf([
+      stackConfig({ txBinds: 0, trxBinds: 0, natGateways: 3, eipAllocationIds: ['eipalloc-0123456789abcdef0'] }),
+      stackConfig({ name: 'SmppConnector-ap', region: 'eu-west-1', memoryMiB: 512, smppTls: false }),
+    ]);
+    expect(problems).toEqual([
+      'smppConnector.stacks[0] (SmppConnector-ap): txBinds + trxBinds must be at least 1 (nothing could be sent)',
+      'smppConnector.stacks[0] (SmppConnector-ap): natGateways (3) cannot exceed maxAzs (2): one NAT gateway per AZ',
+      'smppConnector.stacks[0] (SmppConnector-ap): eipAllocationIds lists 1 allocation(s) but natGateways is 3: give one per NAT gateway, or none to create them',
+      'smppConnector.stacks[1] (SmppConnector-ap): the stack name is used twice',
+      'smppConnector.stacks[1] (SmppConnector-ap): memoryMiB 512 is not valid for cpu 512 on Fargate (valid: 1024, 2048, 3072, 4096)',
+      "smppConnector.stacks[1] (SmppConnector-ap): smppTls is false but smppPort 2776 is 8x8's TLS port; use 2775 for plaintext",
+    ]);
+  });
+
+  it('reports malformed fields with their path, all at once', () => {
+    const problems = problemsOf([
+      stackConfig({ account: '42', smppPort: 70_000, eipAllocationIds: ['eip-1'], alarmEmail: 'ops', shutdownGraceMs: 115_000 }),
+    ]);
+    expect(problems).toEqual([
+      'smppConnector.stacks.0.account: must be a 12-digit AWS account id',
+      expect.stringMatching(/^smppConnector\.stacks\.0\.smppPort: /),
+      'smppConnector.stacks.0.eipAllocationIds.0: must be an EIP allocation id (eipalloc-…)',
+      'smppConnector.stacks.0.alarmEmail: must be an e-mail address',
+      expect.stringMatching(/^smppConnector\.stacks\.0\.shutdownGraceMs: /),
+    ]);
+  });
+
+  it('rejects unknown keys, so a typo does not silently fall back to a default', () => {
+    expect(problemsOf([{ ...stackConfig(), taks: 1 } as StackConfigInput])).toEqual([expect.stringContaining('taks')]);
+  });
+
+  it('rejects a credentials secret from another region', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smpp-AbCdEf';
+    expect(problemsOf([stackConfig({ credentialsSecretArn: arn })])).toEqual([
+      'smppConnector.stacks[0] (SmppConnector-ap): credentialsSecretArn is in eu-west-1, but the stack is in ap-southeast-1 (the service reads it from its own region)',
+    ]);
+  });
+
+  it('makes the app fail with the whole list before building any stack', () => {
+    const app = appWith([stackConfig({ tasks: 5, rxBinds: 0 })]);
+    expect(() => addConnectorStacks(app, {})).toThrow(
+      /invalid configuration:\n {2}- .*rxBinds \+ trxBinds must be at least 1.*\n {2}- .*bind budget exceeded: 5 tasks × 1 binds per task = 5 binds/,
+    );
+    expect(app.node.children).toHaveLength(0);
+  });
+});
+
+describe('deployment limits from the bind budget', () => {
+  const binds = { txBinds: 1, rxBinds: 1, trxBinds: 0, accountBinds: 4 };
+
+  it('replaces the default 2 tasks one at a time without a third (max 100 %, min 50 %)', () => {
+    expect(deploymentLimits({ ...binds, tasks: 2 }).limits).toEqual({ minHealthyPercent: 50, maxHealthyPercent: 100, peakTasks: 2, peakBinds: 4 });
+  });
+
+  it('starts the new task before stopping the old one when the budget has room for it', () => {
+    expect(deploymentLimits({ ...binds, tasks: 1 }).limits).toEqual({ minHealthyPercent: 100, maxHealthyPercent: 200, peakTasks: 2, peakBinds: 4 });
+  });
+
+  it('stops the only task first when even one extra task does not fit', () => {
+    expect(deploymentLimits({ ...binds, tasks: 1, accountBinds: 3 }).limits).toEqual({
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      peakTasks: 1,
+      peakBinds: 2,
+    });
+  });
+
+  it('rounds the way ECS does (max floors, min ceils) and stays within the budget', () => {
+    for (let tasks = 1; tasks <= 12; tasks++) {
+      for (let accountBinds = tasks; accountBinds <= 30; accountBinds++) {
+        const { limits } = deploymentLimits({ tasks, txBinds: 1, rxBinds: 0, trxBinds: 0, accountBinds });
+        if (limits === undefined) throw new Error(`no limits for ${tasks} tasks, ${accountBinds} binds`);
+        const peak = Math.max(tasks, Math.floor((tasks * limits.maxHealthyPercent) / 100));
+        const floor = Math.ceil((tasks * limits.minHealthyPercent) / 100);
+        expect(peak).toBe(limits.peakTasks);
+        expect(peak).toBeLessThanOrEqual(accountBinds);
+        // ECS can always make progress: room above, or a task it may stop.
+        expect(peak > tasks || floor < tasks).toBe(true);
+      }
+    }
+  });
+
+  it('allows zero tasks (first deploy, before the IPs are whitelisted)', () => {
+    expect(deploymentLimits({ ...binds, tasks: 0 }).limits).toMatchObject({ peakTasks: 0, peakBinds: 0 });
+  });
+});
+
+describe('small rules', () => {
+  it('gives ECS 10 s beyond the drain deadline, never more than 120 s', () => {
+    expect(stopTimeoutSeconds(20_000)).toBe(30);
+    expect(stopTimeoutSeconds(110_000)).toBe(120);
+  });
+
+  it('replaces only the placeholder account with the caller\'s', () => {
+    expect(resolveAccount({ account: '123456789012' }, { CDK_DEFAULT_ACCOUNT: '999999999999' })).toBe('999999999999');
+    expect(resolveAccount({ account: '123456789012' }, {})).toBe('123456789012');
+    expect(resolveAccount({ account: '111111111111' }, { CDK_DEFAULT_ACCOUNT: '999999999999' })).toBe('111111111111');
+  });
+
+  it('applies -c tasks=N to every stack, as a number', () => {
+    const out = applyTaskOverride({ stacks: [stackConfig(), stackConfig({ name: 'B' })] }, '0') as { stacks: { tasks: number }[] };
+    expect(out.stacks.map((s) => s.tasks)).toEqual([0, 0]);
+  });
+});
