@@ -71,7 +71,7 @@ const stackSchema = z
     /** Existing Elastic IP allocations for the NAT gateways; empty = the stack creates (and retains) them. @default [] */
     eipAllocationIds: z.array(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'must be an EIP allocation id (eipalloc-…)')).default([]),
     /** @default '10.0.0.0/16' */
-    vpcCidr: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/, 'must be an IPv4 CIDR between /16 and /24').default('10.0.0.0/16'),
+    vpcCidr: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|20)$/, 'must be an IPv4 CIDR between /16 and /20').default('10.0.0.0/16'),
     /** Interface/gateway endpoints for SQS, DynamoDB, Secrets Manager, Logs, ECR, S3. @default true */
     vpcEndpoints: z.boolean().default(true),
     /** Import the credentials secret instead of creating one. @default - a secret is created */
@@ -180,17 +180,28 @@ export function deploymentLimits(input: BindBudgetInput): { limits?: DeploymentL
   return { limits: { minHealthyPercent, maxHealthyPercent, peakTasks, peakBinds: peakTasks * perTask }, problems };
 }
 
+/** The bind rules shared by the configuration and the SmppConnector construct: bind types, then the budget. */
+export function checkBinds(input: BindBudgetInput): { limits?: DeploymentLimits; problems: string[] } {
+  const problems: string[] = [];
+  if (input.txBinds + input.trxBinds < 1) problems.push('txBinds + trxBinds must be at least 1 (nothing could be sent)');
+  if (input.rxBinds + input.trxBinds < 1) problems.push('rxBinds + trxBinds must be at least 1 (receipts and MO would be lost)');
+  const budget = deploymentLimits(input);
+  problems.push(...budget.problems);
+  return problems.length > 0 || budget.limits === undefined ? { problems } : budget;
+}
+
 /** Cross-field rules of one stack; `where` prefixes every message. */
 function stackProblems(s: StackConfig, where: string): string[] {
   const out: string[] = [];
   const say = (m: string) => out.push(`${where}: ${m}`);
-  if (s.txBinds + s.trxBinds < 1) say('txBinds + trxBinds must be at least 1 (nothing could be sent)');
-  if (s.rxBinds + s.trxBinds < 1) say('rxBinds + trxBinds must be at least 1 (receipts and MO would be lost)');
-  for (const p of deploymentLimits(s).problems) say(p);
+  for (const p of checkBinds(s).problems) say(p);
   if (s.natGateways > s.maxAzs) say(`natGateways (${s.natGateways}) cannot exceed maxAzs (${s.maxAzs}): one NAT gateway per AZ`);
   if (s.eipAllocationIds.length > 0 && s.eipAllocationIds.length !== s.natGateways) {
     say(`eipAllocationIds lists ${s.eipAllocationIds.length} allocation(s) but natGateways is ${s.natGateways}: give one per NAT gateway, or none to create them`);
   }
+  // Each AZ gets a /24 public and a /22 private subnet.
+  const addresses = 2 ** (32 - Number(s.vpcCidr.split('/')[1]));
+  if (s.maxAzs * (256 + 1024) > addresses) say(`vpcCidr ${s.vpcCidr} is too small for ${s.maxAzs} AZs (each needs a /24 and a /22)`);
   if (new Set(s.eipAllocationIds).size !== s.eipAllocationIds.length) say('eipAllocationIds contains duplicates');
   const memories = FARGATE_MEMORY[s.cpu] ?? [];
   if (!memories.includes(s.memoryMiB)) say(`memoryMiB ${s.memoryMiB} is not valid for cpu ${s.cpu} on Fargate (valid: ${memories.join(', ')})`);

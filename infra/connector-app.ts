@@ -1,4 +1,4 @@
-import { Validations, type App } from 'aws-cdk-lib';
+import { Tags, Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { applyTaskOverride, CONTEXT_KEY, parseConnectorConfig, resolveAccount } from './config.js';
 import { SmppConnectorStack } from './smpp-connector-stack.js';
@@ -11,12 +11,13 @@ import { SmppConnectorStack } from './smpp-connector-stack.js';
 export function addConnectorStacks(app: App, env: NodeJS.ProcessEnv = process.env): SmppConnectorStack[] {
   const config = parseConnectorConfig(applyTaskOverride(app.node.tryGetContext(CONTEXT_KEY), app.node.tryGetContext('tasks')));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return config.stacks.map(
-    (stack) =>
-      new SmppConnectorStack(app, stack.name, {
-        config: stack,
-        env: { account: resolveAccount(stack, env), region: stack.region },
-        description: `SMPP connector to ${stack.smppHost} (${stack.region})`,
-      }),
-  );
+  return config.stacks.map((stack) => {
+    const s = new SmppConnectorStack(app, stack.name, {
+      config: stack,
+      env: { account: resolveAccount(stack, env), region: stack.region },
+      description: `SMPP connector to ${stack.smppHost} (${stack.region})`,
+    });
+    Tags.of(s).add('Project', 'smpp-connector');
+    return s;
+  });
 }

@@ -117,7 +117,7 @@ export class SmppConnectorStack extends Stack {
       'The variables are non-secret settings (DESIGN §3.3); the SMPP credentials are read at run time from Secrets Manager by ARN.',
     );
     ack(
-      connector,
+      connector.credentialsSecret,
       'AwsSolutions-SMG4',
       'The SMPP password is issued by 8x8 and cannot be rotated by a Lambda; rotation is a documented manual step, and the service re-reads the secret after an auth failure.',
     );

@@ -8,7 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConfigError } from '../../service/src/errors.js';
-import { deploymentLimits, stopTimeoutSeconds, type DeploymentLimits } from '../config.js';
+import { checkBinds, stopTimeoutSeconds, type DeploymentLimits } from '../config.js';
 import { REPO_ROOT } from '../paths.js';
 
 /** CloudWatch namespace of the service's EMF metrics. */
@@ -285,11 +285,7 @@ function withDefaults(props: SmppConnectorProps): ResolvedProps {
 
 /** Every invalid prop, reported in one error. */
 function validate(p: ResolvedProps): DeploymentLimits {
-  const problems: string[] = [];
-  const { limits, problems: budget } = deploymentLimits(p);
-  problems.push(...budget);
-  if (p.txBinds + p.trxBinds < 1) problems.push('txBinds + trxBinds must be at least 1');
-  if (p.rxBinds + p.trxBinds < 1) problems.push('rxBinds + trxBinds must be at least 1');
+  const { limits, problems } = checkBinds(p);
   if (p.shutdownGraceMs < 0 || p.shutdownGraceMs > 110_000) problems.push('shutdownGraceMs must be 0–110000 (stopTimeout = grace + 10 s, and ECS allows at most 120 s)');
   if (p.maxReceiveCount < 1 || p.maxReceiveCount > 1000) problems.push('maxReceiveCount must be 1–1000');
   if (problems.length > 0 || limits === undefined) throw new ConfigError(problems.map((m) => `SmppConnector: ${m}`));

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient, OutboundQueue } from './aws/queue.js';
 
 import { SecretCredentials, StaticCredentials } from './aws/secrets.js';
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   owner?: string;
   /** Queue visibility timeout the heartbeat works against. @defaultvalue 60 */
   visibilityTimeoutSeconds?: number;
+  /** Prebuilt AWS clients (fault tests route one through a proxy); built from the environment otherwise. */
+  clients?: { sqs?: SQSClient; dynamodb?: DynamoDBClient };
 }
 
 export interface RunningService {
@@ -48,8 +51,8 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
 
   if (!config.smpp.tls) logger.warn({ host: config.smpp.host, port: config.smpp.port }, 'SMPP_TLS=false: credentials and messages cross the network in plaintext');
 
-  const sqs = createSqsClient(config.aws.region);
-  const dynamodb = new DynamoDBClient({ region: config.aws.region });
+  const sqs = deps.clients?.sqs ?? createSqsClient(config.aws.region);
+  const dynamodb = deps.clients?.dynamodb ?? new DynamoDBClient({ region: config.aws.region });
   const credentials: CredentialsProvider = config.smpp.credentialsSecretId
     ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
     : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });
@@ -108,8 +111,8 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
         await smpp.stop(Math.max(0, config.shutdownGraceMs - (clock.now() - started)));
         await inbound.stop();
         await new Promise((r) => health.close(r));
-        sqs.destroy();
-        dynamodb.destroy();
+        if (!deps.clients?.sqs) sqs.destroy();
+        if (!deps.clients?.dynamodb) dynamodb.destroy();
       })()),
   };
 }

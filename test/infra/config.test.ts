@@ -101,6 +101,12 @@ describe('configuration validation', () => {
     expect(problemsOf([{ ...stackConfig(), taks: 1 } as StackConfigInput])).toEqual([expect.stringContaining('taks')]);
   });
 
+  it('rejects a VPC range too small for its subnets', () => {
+    expect(problemsOf([stackConfig({ vpcCidr: '10.1.0.0/20', maxAzs: 4 })])).toEqual([
+      'smppConnector.stacks[0] (SmppConnector-ap): vpcCidr 10.1.0.0/20 is too small for 4 AZs (each needs a /24 and a /22)',
+    ]);
+  });
+
   it('rejects a credentials secret from another region', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smpp-AbCdEf';
     expect(problemsOf([stackConfig({ credentialsSecretArn: arn })])).toEqual([

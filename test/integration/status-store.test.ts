@@ -143,6 +143,17 @@ describe('StatusStore (DynamoDB Local)', () => {
       expect((await getItem(store, job.id)).status).toBe('SUBMITTING');
     });
 
+    it('keeps the claim while only some parts of a long message are accepted', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      await store.claim(job, claimOpts('task-a', 2));
+      // Act
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...makeSmscId() }], 2);
+      // Assess
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'SUBMITTING', claimOwner: 'task-a', claimExpiresAt: T0 + LEASE_MS });
+    });
+
     it('lets the next claim proceed at once after a release, counting the unknown outcome', async () => {
       // Prepare
       const store = makeStore();

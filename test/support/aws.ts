@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { expect, inject } from 'vitest';
+import { createSqsClient } from '../../service/src/aws/queue.js';
 import { createMessagesTable, localAwsEnv } from '../../service/src/local/emulators.js';
 
 export interface LocalAwsForTests {
@@ -37,11 +38,9 @@ export function useLocalAws(): LocalAwsForTests {
   const dynamodb = new DynamoDBClient({});
   let table: Promise<string> | undefined;
   return {
-    // fauxqs' queue URLs name `sqs.us-east-1.localhost`, which does not resolve here. When the endpoint
-    // comes from the environment (not from `endpoint` in code), the SDK's queue-URL middleware sends
-    // each request to the QueueUrl's host instead; `useQueueUrlAsEndpoint: false` keeps it on the
-    // configured endpoint (also right on real AWS, where both name the same regional host).
-    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    // The service's own factory: fauxqs' queue URLs name a host that does not resolve, and it keeps
+    // requests on the configured endpoint.
+    sqs: createSqsClient(),
     dynamodb,
     env,
     uniqueName,

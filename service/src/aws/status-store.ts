@@ -281,6 +281,7 @@ export class StatusStore {
    * receipt for the message is applied concurrently.
    */
   async recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<void> {
+    if (parts.some((p) => p.keys.length === 0)) throw new StoreError('recordAccepted: every part needs at least one correlation key', { retryable: false });
     const now = this.#clock();
     const parked: { part: number; receipt: Receipt }[] = [];
     for (const p of parts) {
@@ -297,7 +298,11 @@ export class StatusStore {
     }
     await this.#mutate(id, (current) => {
       const item = current ?? this.#skeleton(id, now);
-      if (current === undefined) this.#logger?.warn({ messageId: id }, 'recordAccepted for a message that was never claimed');
+      if (current === undefined) this.#logger?.warn({ messageId: id, owner }, 'recordAccepted for a message that was never claimed');
+      else if (item.claimOwner !== undefined && item.claimOwner !== owner) {
+        // Our lease ran out and another task holds it now; what the SMSC accepted is still recorded.
+        this.#logger?.debug({ messageId: id, owner, claimOwner: item.claimOwner }, 'recording parts accepted under an expired lease');
+      }
       item.segments ??= totalParts;
       for (const p of parts) {
         const k = String(p.part);
@@ -305,9 +310,12 @@ export class StatusStore {
         item.parts[k] = existing === undefined ? { smscMessageId: p.smscMessageId, status: MessageStatus.SUBMITTED } : { ...existing, smscMessageId: p.smscMessageId };
       }
       for (const { part, receipt } of parked) applyToPart(item.parts, part, receipt);
-      if (allPartsPresent(item.parts, totalParts)) item.submittedAt ??= iso(now);
       this.#deriveStatus(item, totalParts, now);
-      if (item.claimOwner === owner || item.statusRank >= SUBMITTED_RANK) clearClaim(item);
+      // The claim ends with the last part: until then its owner is still sending the others.
+      if (allPartsPresent(item.parts, totalParts)) {
+        item.submittedAt ??= iso(now);
+        clearClaim(item);
+      }
       item.updatedAt = iso(now);
       item.expiresAt = this.#expiresAt(now);
       return item;
@@ -391,6 +399,7 @@ export class StatusStore {
    * this receipt: a racing pair never loses it. Applying the same receipt twice changes nothing.
    */
   async recordReceipt(r: Receipt, keys: string[]): Promise<ReceiptOutcome> {
+    if (keys.length === 0) throw new StoreError('recordReceipt: at least one correlation key is needed', { retryable: false });
     const now = this.#clock();
     const found = await Promise.all(keys.map((k) => this.#park(k, r, now)));
     const match = found.find((c) => c !== undefined);

@@ -22,7 +22,7 @@ export interface LocalEndpoint {
  * does not resolve here (`sqs.us-east-1.localhost:<port>`). An SQSClient whose endpoint comes only
  * from `AWS_ENDPOINT_URL_SQS` sends each request to the QueueUrl's host (the SDK's queue-URL
  * middleware) and fails with ENOTFOUND, so SQS clients must be built with
- * `useQueueUrlAsEndpoint: false`, which keeps requests on the configured endpoint.
+ * `useQueueUrlAsEndpoint: false` (`createSqsClient` in `../aws/queue.ts`).
  */
 export async function startFauxqs(): Promise<LocalEndpoint> {
   const server = await startFauxqsServer({ port: 0, logger: false });

@@ -1,0 +1,363 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addConnectorStacks } from '../../infra/connector-app.js';
+import type { SmppConnectorStack } from '../../infra/smpp-connector-stack.js';
+import { appWith, configuredStacks, stackConfig } from './fixtures.js';
+
+/**
+ * Offline synth of every configured region plus one variant with imported EIPs and an imported
+ * secret. All stacks live in one App, synthesized once (the Lambda is bundled by esbuild once per
+ * stack); the cdk-nag plugin is registered as in infra/app.ts, so a finding would fail the synth.
+ */
+const IMPORTED_EIPS = ['eipalloc-0123456789abcdef0', 'eipalloc-0fedcba9876543210'];
+const IMPORTED_SECRET = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:smpp/credentials';
+const variant = stackConfig({
+  name: 'SmppConnector-imported',
+  eipAllocationIds: IMPORTED_EIPS,
+  credentialsSecretArn: IMPORTED_SECRET,
+  tasks: 1,
+  vpcEndpoints: false,
+  alarmEmail: 'ops@example.com',
+  shutdownGraceMs: 45_000,
+});
+
+const app = appWith([...configuredStacks, variant]);
+const stacks = new Map<string, SmppConnectorStack>(addConnectorStacks(app, {}).map((s) => [s.stackName, s]));
+const templates = new Map<string, Template>();
+/** A failed synth (e.g. a cdk-nag finding) fails every template test; the nag test below names the findings. */
+let synthError: unknown;
+
+function template(name: string): Template {
+  if (synthError !== undefined) throw synthError;
+  const t = templates.get(name);
+  if (t === undefined) throw new Error(`no template for ${name}`);
+  return t;
+}
+
+interface Resource {
+  Properties: Record<string, unknown>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+
+/** [logical id, resource] of every resource of one type, in template order. */
+function resources(t: Template, type: string): [string, Resource][] {
+  return Object.entries(t.findResources(type)) as [string, Resource][];
+}
+
+/** The one resource of a type, by a part of its logical id. */
+function only(t: Template, type: string, idPart: string): Resource {
+  const found = resources(t, type).filter(([id]) => id.includes(idPart));
+  expect(found.map(([id]) => id)).toHaveLength(1);
+  return found[0]![1];
+}
+
+/** Actions of every statement of the policy whose logical id contains `idPart`, sorted. */
+function policyActions(t: Template, idPart: string): string[][] {
+  const policy = only(t, 'AWS::IAM::Policy', idPart);
+  const doc = policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] };
+  return doc.Statement.map((s) => [s.Action].flat().sort());
+}
+
+beforeAll(() => {
+  try {
+    for (const [name, stack] of stacks) templates.set(name, Template.fromStack(stack));
+  } catch (err) {
+    synthError = err;
+  }
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing unacknowledged in any stack', () => {
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it('does report what is not acknowledged (the check is live)', () => {
+    const probe = new App();
+    new sqs.Queue(new Stack(probe, 'Probe'), 'Plain', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    const rules = new AwsSolutionsChecks().validateScope(probe).violations.map((v) => v.ruleName);
+    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-SQS2', 'AwsSolutions-SQS3', 'AwsSolutions-SQS4']));
+  });
+});
+
+describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (created EIPs)', (name, host) => {
+  it('creates one retained EIP per NAT gateway and binds each gateway to one', () => {
+    const t = template(name);
+    const eips = resources(t, 'AWS::EC2::EIP');
+    expect(eips).toHaveLength(2);
+    for (const [, eip] of eips) {
+      expect(eip.DeletionPolicy).toBe('Retain');
+      expect(eip.UpdateReplacePolicy).toBe('Retain');
+      expect(eip.Properties.Domain).toBe('vpc');
+    }
+    const allocations = resources(t, 'AWS::EC2::NatGateway').map(([, nat]) => nat.Properties.AllocationId);
+    expect(allocations).toEqual(eips.map(([id]) => ({ 'Fn::GetAtt': [id, 'AllocationId'] })));
+  });
+
+  it('outputs the EIP addresses for 8x8, and the allocation ids for a later import', () => {
+    const t = template(name);
+    const eipIds = resources(t, 'AWS::EC2::EIP').map(([id]) => id);
+    t.hasOutput('EgressIps', { Value: { 'Fn::Join': [',', eipIds.map((id) => ({ 'Fn::GetAtt': [id, 'PublicIp'] }))] } });
+    t.hasOutput('EgressIpAllocationIds', { Value: { 'Fn::Join': [',', eipIds.map((id) => ({ 'Fn::GetAtt': [id, 'AllocationId'] }))] } });
+    for (const output of ['QueueUrl', 'TableName', 'SecretArn', 'EventBusName']) t.hasOutput(output, {});
+  });
+
+  it('runs the tasks only in private subnets whose default route is a NAT gateway', () => {
+    const t = template(name);
+    const service = only(t, 'AWS::ECS::Service', 'Service');
+    const vpcConfig = (service.Properties.NetworkConfiguration as { AwsvpcConfiguration: { AssignPublicIp: string; Subnets: { Ref: string }[] } })
+      .AwsvpcConfiguration;
+    expect(vpcConfig.AssignPublicIp).toBe('DISABLED');
+    expect(vpcConfig.Subnets).toHaveLength(2);
+    const associations = resources(t, 'AWS::EC2::SubnetRouteTableAssociation').map(([, a]) => a.Properties);
+    const routes = resources(t, 'AWS::EC2::Route').map(([, r]) => r.Properties);
+    for (const { Ref: subnet } of vpcConfig.Subnets) {
+      const tags = (t.toJSON().Resources[subnet].Properties.Tags as { Key: string; Value: string }[]) ?? [];
+      expect(tags).toContainEqual({ Key: 'aws-cdk:subnet-type', Value: 'Private' });
+      const table = associations.find((a) => (a.SubnetId as { Ref: string }).Ref === subnet)?.RouteTableId;
+      const defaultRoute = routes.find((r) => r.DestinationCidrBlock === '0.0.0.0/0' && JSON.stringify(r.RouteTableId) === JSON.stringify(table));
+      expect(defaultRoute).toMatchObject({ NatGatewayId: { Ref: expect.stringContaining('NATGateway') } });
+      expect(defaultRoute).not.toHaveProperty('GatewayId');
+    }
+  });
+
+  it('lets the tasks out only to the SMPP port and HTTPS, and nothing in', () => {
+    const t = template(name);
+    const sg = only(t, 'AWS::EC2::SecurityGroup', 'TaskSecurityGroup');
+    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(sg.Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'SMPP to the SMSC', FromPort: 2776, IpProtocol: 'tcp', ToPort: 2776 },
+      { CidrIp: '0.0.0.0/0', Description: 'HTTPS to AWS APIs', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
+    ]);
+    // The interface endpoints accept HTTPS from the task security group only.
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 443,
+      ToPort: 443,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ConnectorTaskSecurityGroup'), 'GroupId'] },
+    });
+    expect(resources(t, 'AWS::EC2::VPCEndpoint')).toHaveLength(7);
+  });
+
+  it('grants the task exactly: consume the queue, read/write the table, read the secret', () => {
+    expect(policyActions(template(name), 'TaskTaskRoleDefaultPolicy')).toEqual([
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+      ],
+      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+    ]);
+  });
+
+  it('grants the execution role only image pull and its log stream', () => {
+    expect(policyActions(template(name), 'TaskExecutionRoleDefaultPolicy')).toEqual([
+      ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+      ['ecr:GetAuthorizationToken'],
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    ]);
+  });
+
+  it('grants the publisher exactly: its logs, PutEvents, the failure queue, the stream', () => {
+    const t = template(name);
+    expect(policyActions(t, 'StreamPublisherRoleDefaultPolicy')).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ['events:PutEvents'],
+      ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      ['dynamodb:ListStreams'],
+      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+    ]);
+    // No AWS-managed policy on any role.
+    for (const [, role] of resources(t, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('keeps status in an on-demand, encrypted, PITR table keyed by id, with TTL and a new-and-old-images stream', () => {
+    template(name).hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+
+  it('redrives outbound jobs to an encrypted DLQ after 10 receives, and enforces TLS on the queues', () => {
+    const t = template(name);
+    const dlqId = resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes('DeadLetterQueue'))![0];
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 120,
+      MessageRetentionPeriod: 4 * 86_400,
+      ReceiveMessageWaitTimeSeconds: 20,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 10 },
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+    const policies = resources(t, 'AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(3);
+    for (const [, policy] of policies) {
+      expect(policy.Properties.PolicyDocument).toMatchObject({
+        Statement: [{ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }],
+      });
+    }
+  });
+
+  it('runs the service within the bind budget during deployments, with rollback', () => {
+    const t = template(name);
+    t.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 2,
+      LaunchType: 'FARGATE',
+      AvailabilityZoneRebalancing: 'DISABLED',
+      DeploymentConfiguration: {
+        MaximumPercent: 100,
+        MinimumHealthyPercent: 50,
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+      },
+    });
+    t.hasOutput('BindBudget', { Value: '2 tasks, peak 2 during deployments = 4/4 binds' });
+  });
+
+  it('gives the container its settings, a /readyz health check and a stop timeout beyond the drain', () => {
+    const t = template(name);
+    const task = only(t, 'AWS::ECS::TaskDefinition', 'Task');
+    const [container] = task.Properties.ContainerDefinitions as Record<string, unknown>[];
+    expect(container).toMatchObject({
+      StopTimeout: 30,
+      ReadonlyRootFilesystem: true,
+      LinuxParameters: { InitProcessEnabled: true },
+      MountPoints: [{ ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false }],
+      LogConfiguration: { LogDriver: 'awslogs' },
+      HealthCheck: { Command: ['CMD', 'node', '-e', expect.stringContaining("'http://127.0.0.1:8080/readyz'")], StartPeriod: 120 },
+    });
+    const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
+    expect(env).toMatchObject({
+      SMPP_HOST: host,
+      SMPP_PORT: '2776',
+      SMPP_TLS: 'true',
+      SMPP_TLS_MIN_VERSION: 'TLSv1.3',
+      SMPP_CREDENTIALS_SECRET_ID: { Ref: expect.stringContaining('ConnectorCredentials') },
+      TX_BINDS: '1',
+      RX_BINDS: '1',
+      TRX_BINDS: '0',
+      MPS_PER_BIND: '50',
+      WINDOW_SIZE: '10',
+      OUTBOUND_QUEUE_URL: { Ref: expect.stringContaining('ConnectorQueue') },
+      MESSAGES_TABLE: { Ref: expect.stringContaining('ConnectorMessages') },
+      MESSAGE_TTL_DAYS: '30',
+      LOG_LEVEL: 'info',
+      HEALTH_PORT: '8080',
+      SHUTDOWN_GRACE_MS: '20000',
+      SERVICE_NAME: name,
+    });
+    expect(Object.keys(env)).not.toContain('SMPP_PASSWORD');
+    expect(task.Properties).toMatchObject({ Cpu: '512', Memory: '1024', RuntimePlatform: { CpuArchitecture: 'X86_64' } });
+  });
+
+  it('publishes from the stream on Node 22 with bounded retries, bisection, partial failures and an SQS on-failure destination', () => {
+    const t = template(name);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Environment: { Variables: { EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('StreamPublisherBus') } } },
+    });
+    const failureQueue = resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes('FailureQueue'))![0];
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ConnectorMessages'), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [failureQueue, 'Arn'] } } },
+    });
+  });
+
+  it('filters the stream to MESSAGE items and MO inserts', () => {
+    const esm = only(template(name), 'AWS::Lambda::EventSourceMapping', 'DynamoDBEventSource');
+    const patterns = (esm.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
+    expect(patterns).toEqual([
+      { dynamodb: { NewImage: { kind: { S: ['MESSAGE'] } } } },
+      { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['MO'] } } } },
+    ]);
+  });
+
+  it('alarms on the DLQ, queue age, missing binds, tasks, throttling, failures and the publisher, to an encrypted topic', () => {
+    const t = template(name);
+    const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const byMetric = (metricName: string) => alarms.filter((a) => a.MetricName === metricName);
+    expect(alarms).toHaveLength(9);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    expect(byMetric('ApproximateAgeOfOldestMessage')).toMatchObject([{ Threshold: 300, ComparisonOperator: 'GreaterThanThreshold' }]);
+    expect(byMetric('BindsBound')).toMatchObject([
+      { Namespace: 'SmppConnector', Dimensions: [{ Name: 'Service', Value: name }], Threshold: 1, TreatMissingData: 'breaching', ActionsEnabled: true },
+    ]);
+    expect(byMetric('SubmitFailed')).toMatchObject([{ Namespace: 'SmppConnector', Statistic: 'Sum' }]);
+    expect(byMetric('Errors')).toHaveLength(1);
+    expect(byMetric('IteratorAge')).toMatchObject([{ Threshold: 60_000 }]);
+    expect(byMetric('RunningTaskCount')).toMatchObject([{ Threshold: 2, ComparisonOperator: 'LessThanThreshold' }]);
+    const throttle = alarms.find((a) => JSON.stringify(a.Metrics ?? []).includes('SubmitThrottled'));
+    expect(throttle).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold' });
+    const topic = resources(t, 'AWS::SNS::Topic')[0]![0];
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    expect(resources(t, 'AWS::SNS::Subscription')).toHaveLength(0);
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('a stack with imported EIPs and an imported secret', () => {
+  const name = variant.name;
+
+  it('creates no EIP and binds the NAT gateways to the configured allocations', () => {
+    const t = template(name);
+    t.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(resources(t, 'AWS::EC2::NatGateway').map(([, nat]) => nat.Properties.AllocationId)).toEqual(IMPORTED_EIPS);
+    t.hasOutput('EgressIps', { Value: IMPORTED_EIPS.join(','), Description: Match.stringLikeRegexp('allocation ids') });
+  });
+
+  it('reads the imported secret and creates none', () => {
+    const t = template(name);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const policy = only(t, 'AWS::IAM::Policy', 'TaskTaskRoleDefaultPolicy').Properties.PolicyDocument as {
+      Statement: { Action: string[]; Resource: unknown }[];
+    };
+    const secretStatement = policy.Statement.find((s) => s.Action.includes('secretsmanager:GetSecretValue'));
+    expect(JSON.stringify(secretStatement?.Resource)).toContain(`${IMPORTED_SECRET}-??????`);
+  });
+
+  it('starts the new task before stopping the old one when the budget has room (1 task)', () => {
+    const t = template(name);
+    t.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 1,
+      DeploymentConfiguration: Match.objectLike({ MaximumPercent: 200, MinimumHealthyPercent: 100 }),
+    });
+    const [container] = only(t, 'AWS::ECS::TaskDefinition', 'Task').Properties.ContainerDefinitions as { StopTimeout: number }[];
+    expect(container!.StopTimeout).toBe(55);
+  });
+
+  it('has no VPC endpoints when they are turned off, and e-mails the alarms', () => {
+    const t = template(name);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+});
