@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const metrics = new EmfMetrics('SmppConnector', { Service: process.env['SERVICE_NAME'] ?? 'smpp-connector' });
+  const metrics = await EmfMetrics.create('SmppConnector', { Service: process.env['SERVICE_NAME'] ?? 'smpp-connector' });
   metrics.start();
   const service = await startService(config, { logger, metrics });
   logger.info({ host: config.smpp.host, port: config.smpp.port, tls: config.smpp.tls, healthPort: service.healthPort }, 'service started');

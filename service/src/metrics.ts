@@ -1,4 +1,6 @@
-import { createMetricsLogger, Configuration, Unit, type MetricsLogger } from 'aws-embedded-metrics';
+import type { MetricsLogger } from 'aws-embedded-metrics';
+
+type Emf = typeof import('aws-embedded-metrics');
 
 /** Metric names, shared with the CloudWatch alarms and dashboard in infra/. */
 export const MetricName = {
@@ -41,12 +43,23 @@ export class EmfMetrics implements Metrics {
   private gauges = new Map<MetricName, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
+  private constructor(
+    private readonly emf: Emf,
     private readonly namespace: string,
     private readonly dimensions: Record<string, string>,
-    private readonly intervalMs = 60_000,
-  ) {
-    Configuration.environmentOverride = 'Local' as never;
+    private readonly intervalMs: number,
+  ) {}
+
+  /**
+   * aws-embedded-metrics picks its environment when it is first loaded, and its
+   * auto-discovery calls the EC2 metadata service. We always want plain stdout
+   * (awslogs ships it on Fargate), so the 'Local' environment is set before the
+   * first import.
+   */
+  static async create(namespace: string, dimensions: Record<string, string>, intervalMs = 60_000): Promise<EmfMetrics> {
+    process.env['AWS_EMF_ENVIRONMENT'] ??= 'Local';
+    const emf = await import('aws-embedded-metrics');
+    return new EmfMetrics(emf, namespace, dimensions, intervalMs);
   }
 
   start(): void {
@@ -71,7 +84,8 @@ export class EmfMetrics implements Metrics {
   }
 
   async flush(): Promise<void> {
-    const logger: MetricsLogger = createMetricsLogger();
+    const { Unit } = this.emf;
+    const logger: MetricsLogger = this.emf.createMetricsLogger();
     logger.setNamespace(this.namespace);
     logger.setDimensions(this.dimensions);
     for (const [name, value] of this.counters) logger.putMetric(name, value, Unit.Count);
