@@ -139,11 +139,16 @@ const peakOf = (tasks: number, maxPercent: number) => Math.max(tasks, Math.floor
 const floorOf = (tasks: number, minPercent: number) => Math.ceil((tasks * minPercent) / 100);
 
 /**
- * Chooses ECS deployment percentages so that the binds of every task running at once — including
- * a draining task, which ECS still counts until its container exits — never exceed the account's
- * budget. When the budget has room for extra tasks, new tasks start before old ones stop
- * (min 100 %, no dip in capacity); when it has none, max is 100 % and tasks are replaced one at
- * a time (min = (tasks − 1) / tasks). Returns the problems instead when the budget cannot hold.
+ * Chooses ECS deployment percentages so that the binds of every task ECS runs at once (PENDING or
+ * RUNNING) never exceed the account's budget. When the budget has room for extra tasks, new tasks
+ * start before old ones stop (min 100 %, no dip in capacity); when it has none, max is 100 % and
+ * tasks are replaced one at a time (min = (tasks − 1) / tasks). Returns the problems instead when
+ * the budget cannot hold.
+ *
+ * Limit: ECS stops counting a task once it is STOPPING, i.e. while it drains after SIGTERM. A
+ * replacement's binds could overlap that drain only if the new Fargate task started and bound
+ * faster than the old one drained (seconds, SHUTDOWN_GRACE_MS at most); the SMSC would then refuse
+ * the extra bind and the service backs off and retries (DESIGN §4).
  */
 export function deploymentLimits(input: BindBudgetInput): { limits?: DeploymentLimits; problems: string[] } {
   const { tasks, accountBinds } = input;
