@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { ConfigError } from '../service/src/errors.js';
 import { addConnectorStacks } from './connector-app.js';
 
-// One stack per region, from the `smppConnector` context in cdk.json (see infra/DEPLOY.md).
+// One stack per region, from the `smppConnector` context in cdk.json (see the README, Deployment).
 const app = new App();
 try {
   addConnectorStacks(app);

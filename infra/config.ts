@@ -224,7 +224,7 @@ function stackProblems(s: StackConfig, where: string): string[] {
  */
 export function parseConnectorConfig(raw: unknown): ConnectorConfig {
   if (raw === undefined) {
-    throw new ConfigError([`cdk.json has no "${CONTEXT_KEY}" context; see infra/DEPLOY.md for its shape`]);
+    throw new ConfigError([`cdk.json has no "${CONTEXT_KEY}" context; see the README's Deployment section for its shape`]);
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
