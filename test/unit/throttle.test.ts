@@ -61,14 +61,16 @@ describe('Pacer', () => {
     expect(maxInAnyWindow(times, 100)).toBeLessThanOrEqual(6);
   });
 
-  it('slows down after a throttle answer and climbs back to the limit', () => {
+  it('slows down a little after one throttle answer, by half while they keep coming, and climbs back to the limit', () => {
     const clock = new FakeClock();
     const pacer = new Pacer({ ratePerSecond: 100, recoveryMs: 2000 }, clock);
     drive(pacer, clock, 100);
 
     pacer.throttled();
+    expect(pacer.currentRate).toBe(80);
+    pacer.throttled();
 
-    expect(pacer.currentRate).toBe(50);
+    expect(pacer.currentRate).toBe(40);
     expect(pacer.delay()).toBeGreaterThanOrEqual(100);
     drive(pacer, clock, 300);
     expect(pacer.currentRate).toBe(100);

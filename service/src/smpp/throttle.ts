@@ -5,7 +5,8 @@ export interface PacerOptions {
   ratePerSecond: number;
   /**
    * Extra milliseconds added to the 1-second window. The SMSC counts arrivals,
-   * we count departures; a few ms absorb jitter between the two. @defaultvalue 5
+   * we count departures; a few ms absorb jitter between the two (the SMSC's
+   * event loop, TLS records). @defaultvalue 8
    */
   marginMs?: number;
   /** Time for the rate to climb back to the limit after a throttle response. @defaultvalue 5000 */
@@ -17,11 +18,12 @@ export interface PacerOptions {
  * - a sliding log of the last `rate` departures guarantees that no window of
  *   1 second (plus margin) ever holds more than `rate` submits, whatever the SMSC's
  *   window alignment;
- * - a token bucket holding at most ~10 ms of tokens spreads them evenly, so the
+ * - a token bucket holding ~10 ms of tokens (at least 2) spreads them evenly, so the
  *   SMSC never sees a burst at the start of its second (Kannel sends a whole
  *   second's worth at once, then stalls).
- * After ESME_RTHROTTLED the effective rate halves and the bind pauses briefly,
- * then the rate climbs back linearly: the SMSC may be counting differently from us.
+ * After ESME_RTHROTTLED the bind pauses briefly and slows down — by a fifth for an
+ * isolated throttle (usually jitter at the SMSC's window edge), by half while they
+ * keep coming — then the rate climbs back linearly: the SMSC may count differently.
  */
 export class Pacer {
   readonly limit: number;
@@ -41,7 +43,7 @@ export class Pacer {
   ) {
     if (!(options.ratePerSecond >= 1)) throw new RangeError('ratePerSecond must be at least 1');
     this.limit = Math.floor(options.ratePerSecond);
-    this.windowMs = 1000 + (options.marginMs ?? 5);
+    this.windowMs = 1000 + (options.marginMs ?? 8);
     this.recoveryMs = options.recoveryMs ?? 5000;
     this.departures = new Float64Array(this.limit).fill(-Infinity);
     this.effectiveRate = this.limit;
@@ -76,7 +78,7 @@ export class Pacer {
     const now = this.clock.now();
     this.refill(now);
     this.consecutiveThrottles += 1;
-    this.effectiveRate = Math.max(1, this.effectiveRate / 2);
+    this.effectiveRate = Math.max(1, this.effectiveRate * (this.consecutiveThrottles > 1 ? 0.5 : 0.8));
     this.tokens = Math.min(this.tokens, 0);
     const pause = Math.min(2000, 50 * 2 ** Math.min(this.consecutiveThrottles, 6));
     this.pausedUntil = Math.max(this.pausedUntil, now + pause);
@@ -97,7 +99,9 @@ export class Pacer {
     if (this.effectiveRate < this.limit && now >= this.pausedUntil) {
       this.effectiveRate = Math.min(this.limit, this.effectiveRate + (elapsed * this.limit) / this.recoveryMs);
     }
-    const capacity = Math.max(1, this.effectiveRate / 100);
+    // Two tokens at least, so a timer that fires late is made up by the next send
+    // instead of being lost for good; the sliding log still caps every second.
+    const capacity = Math.max(2, this.effectiveRate / 100);
     this.tokens = Math.min(capacity, this.tokens + (elapsed * this.effectiveRate) / 1000);
   }
 }
