@@ -43,7 +43,7 @@ export function parseJob(body: string): JobParse {
   try {
     raw = JSON.parse(body);
   } catch (err) {
-    return { ok: false, reason: `body is not JSON: ${(err as Error).message}` };
+    return { ok: false, reason: `body is not JSON: ${withoutQuotedBody((err as Error).message)}` };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, reason: 'body must be a JSON object' };
@@ -67,6 +67,17 @@ export function parseJob(body: string): JobParse {
   if (j.scheduleAt !== undefined) job.scheduleAt = j.scheduleAt;
   if (j.metadata !== undefined) job.metadata = j.metadata;
   return { ok: true, job };
+}
+
+/**
+ * V8's JSON.parse messages quote up to ~20 characters of the body (`Unexpected token '+', "{"to":+659123456"... is
+ * not valid JSON`). The reason is logged and stored, so it must not carry a phone number or message text: keep the
+ * message up to its first quote.
+ */
+function withoutQuotedBody(message: string): string {
+  const quote = message.indexOf('"');
+  if (quote < 0) return message;
+  return message.slice(0, quote).replace(/[\s,.]+$/, '') || 'not valid JSON';
 }
 
 /** The published JSON Schema for producers. */

@@ -84,6 +84,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     return r.tx > 0 && r.rx > 0;
   };
   const health = await startHealthServer(config.healthPort, () => ({ ok: isReady(), detail: { binds: smpp.readiness(), inFlight: outbound.inFlight } }));
+  smpp.on('readiness', () => outbound.nudge());
   smpp.start();
   inbound.start();
   outbound.start();

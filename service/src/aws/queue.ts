@@ -73,44 +73,48 @@ export class OutboundQueue {
   }
 
   /** Deletes in batches of 10; returns the receipt handles that could not be deleted. */
-  async delete(receiptHandles: readonly string[]): Promise<string[]> {
-    const failed: string[] = [];
-    for (let i = 0; i < receiptHandles.length; i += SQS_MAX_BATCH) {
-      const chunk = receiptHandles.slice(i, i + SQS_MAX_BATCH);
-      try {
-        const out = await this.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: chunk.map((h, n) => ({ Id: String(n), ReceiptHandle: h })),
-          }),
-        );
-        for (const f of out.Failed ?? []) failed.push(chunk[Number(f.Id)] ?? '');
-      } catch {
-        failed.push(...chunk);
-      }
-    }
-    return failed;
+  delete(receiptHandles: readonly string[]): Promise<string[]> {
+    return this.batched(receiptHandles, (h) => h, (entries) =>
+      this.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries.map((h, n) => ({ Id: String(n), ReceiptHandle: h })) })),
+    );
   }
 
   /** Sets the visibility timeout of each message; returns the handles that failed. */
-  async setVisibility(entries: readonly { receiptHandle: string; seconds: number }[]): Promise<string[]> {
+  setVisibility(entries: readonly { receiptHandle: string; seconds: number }[]): Promise<string[]> {
+    return this.batched(entries, (e) => e.receiptHandle, (chunk) =>
+      this.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: chunk.map((e, n) => ({
+            Id: String(n),
+            ReceiptHandle: e.receiptHandle,
+            VisibilityTimeout: Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(e.seconds))),
+          })),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Sends entries in batches of 10. SQS batch calls succeed as a whole even when
+   * entries fail, so the `Failed` list is read; a failed call fails its whole chunk.
+   */
+  private async batched<T>(
+    entries: readonly T[],
+    handleOf: (entry: T) => string,
+    send: (chunk: readonly T[]) => Promise<{ Failed?: { Id?: string }[] }>,
+  ): Promise<string[]> {
     const failed: string[] = [];
     for (let i = 0; i < entries.length; i += SQS_MAX_BATCH) {
       const chunk = entries.slice(i, i + SQS_MAX_BATCH);
       try {
-        const out = await this.sqs.send(
-          new ChangeMessageVisibilityBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: chunk.map((e, n) => ({
-              Id: String(n),
-              ReceiptHandle: e.receiptHandle,
-              VisibilityTimeout: Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(e.seconds))),
-            })),
-          }),
-        );
-        for (const f of out.Failed ?? []) failed.push(chunk[Number(f.Id)]?.receiptHandle ?? '');
+        const out = await send(chunk);
+        for (const f of out.Failed ?? []) {
+          const entry = chunk[Number(f.Id)];
+          if (entry !== undefined) failed.push(handleOf(entry));
+        }
       } catch {
-        failed.push(...chunk.map((e) => e.receiptHandle));
+        failed.push(...chunk.map(handleOf));
       }
     }
     return failed;

@@ -99,6 +99,11 @@ export class OutboundPipeline {
     this.heartbeat.unref();
   }
 
+  /** Re-checks at once whether to poll (e.g. a bind just came up). */
+  nudge(): void {
+    this.wakePollers();
+  }
+
   get inFlight(): number {
     return this.inProgress.size;
   }

@@ -5,7 +5,7 @@ import { MetricName, noMetrics, type Metrics } from '../metrics.js';
 import { Bind, type BackoffPolicy, type CredentialsProvider } from './bind.js';
 import { classifySubmitStatus, statusDescription, statusName, Status } from './command-status.js';
 import type { DeliverFields } from './receipt.js';
-import { NotSentError, RequestFailedError, type BindType, type SmppSession } from './session.js';
+import { NotSentError, RequestFailedError, type BindType, type LinkOptions, type SmppSession } from './session.js';
 import { submitSmFields, type OutboundPart } from './submit.js';
 import { Pacer } from './throttle.js';
 
@@ -19,21 +19,11 @@ export type SubmitResult =
   /** Sent but no answer (timeout or link lost): it may have been accepted. */
   | { kind: 'unknown'; reason: string };
 
-export interface SmppClientOptions {
-  host: string;
-  port: number;
-  tls: boolean;
-  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
-  ca?: string;
-  servername?: string;
-  systemType: string;
+export interface SmppClientOptions extends LinkOptions {
   txBinds: number;
   rxBinds: number;
   trxBinds: number;
   mpsPerBind: number;
-  windowSize: number;
-  responseTimeoutMs: number;
-  enquireLinkIntervalMs: number;
   /** Throttle answers tolerated for one part before it is handed back as retryable. @defaultvalue 20 */
   maxThrottleRetries?: number;
   backoff?: BackoffPolicy;

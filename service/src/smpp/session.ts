@@ -15,7 +15,8 @@ export interface Credentials {
   password: string;
 }
 
-export interface SessionOptions {
+/** How to reach and talk to the SMSC: the same for every bind of an account. */
+export interface LinkOptions {
   host: string;
   port: number;
   tls: boolean;
@@ -24,12 +25,15 @@ export interface SessionOptions {
   ca?: string;
   /** Name checked against the certificate. @defaultvalue host */
   servername?: string;
-  bindType: BindType;
-  credentials: Credentials;
   systemType: string;
   windowSize: number;
   responseTimeoutMs: number;
   enquireLinkIntervalMs: number;
+}
+
+export interface SessionOptions extends LinkOptions {
+  bindType: BindType;
+  credentials: Credentials;
   /** @defaultvalue 10000 */
   connectTimeoutMs?: number;
   /**
@@ -94,7 +98,14 @@ export class SmppSession extends EventEmitter {
     this.window = new RequestWindow<Pdu>(options.windowSize, options.clock);
     this.control = new RequestWindow<Pdu>(CONTROL_WINDOW, options.clock);
     this.lastActivity = options.clock.now();
-    session.on('pdu', (pdu: Pdu) => this.onPdu(pdu));
+    session.on('pdu', (pdu: Pdu) => {
+      // The smpp package emits 'pdu' outside its own try/catch: anything thrown here would crash the process.
+      try {
+        this.onPdu(pdu);
+      } catch (err) {
+        this.close(`cannot handle ${pdu.command}: ${(err as Error).message}`);
+      }
+    });
     session.on('error', (err: Error) => this.close(`socket or protocol error: ${err.message}`));
     session.on('close', () => this.close('socket closed'));
   }
@@ -226,11 +237,16 @@ export class SmppSession extends EventEmitter {
       case 'data_sm':
         this.onDeliver(pdu);
         return;
-      case 'unknown':
-        this.answer(pdu.response({ command_status: Status.ESME_RINVCMDID }));
+      case 'alert_notification':
+        // SMPP 3.4 §4.12: alert_notification has no response; we do not track subscriber availability.
         return;
       default:
-        this.answer(pdu.response({ command_status: Status.ESME_RINVCMDID }));
+        // pdu.response() throws for a request without a response PDU (outbind): those get generic_nack too.
+        this.answer(
+          smpp.commands[`${pdu.command}_resp`]
+            ? pdu.response({ command_status: Status.ESME_RINVCMDID })
+            : makePdu('generic_nack', { command_status: Status.ESME_RINVCMDID, sequence_number: pdu.sequence_number }),
+        );
     }
   }
 

@@ -1,0 +1,79 @@
+/**
+ * The SMSC simulator in a process of its own (see children.ts). Like `npm run smsc-sim`, plus what
+ * the bench needs from the outside: counters with the simulator's own CPU time, acceptance times,
+ * and link drops on demand. Its records of submissions and receipts are emptied every second:
+ * the bench never reads them, and over a long run they would only grow.
+ */
+import { SmscSimulator } from '../../service/src/sim/smsc-simulator.js';
+import { serve } from './children.js';
+
+/** Settings of one simulator run. */
+export interface SimSettings {
+  /** Accepted submit_sm per bind in any 1-second window (ESME_RTHROTTLED beyond). */
+  mps: number;
+  maxBinds: number;
+  responseDelayMs: number;
+  receiptDelayMs: number;
+  seed: number;
+  /** Keep the arrival time of every accepted submit (for rate-over-time). */
+  recordAcceptances: boolean;
+}
+
+/** Counters as the bench reads them. */
+export interface SimCounters {
+  accepted: number;
+  throttled: number;
+  receiptsAcked: number;
+  binds: number;
+  /** CPU time of the simulator process so far, µs (user + system). */
+  cpuMicros: number;
+}
+
+let sim: SmscSimulator | undefined;
+let acceptances: number[] = [];
+
+const trim = setInterval(() => {
+  sim?.submissions.splice(0);
+  sim?.acknowledgedReceipts.splice(0);
+}, 1000);
+trim.unref();
+
+function current(): SmscSimulator {
+  if (!sim) throw new Error('no simulator running: call start first');
+  return sim;
+}
+
+serve({
+  async start(s: SimSettings): Promise<{ port: number }> {
+    if (sim) await sim.stop();
+    acceptances = [];
+    sim = new SmscSimulator({
+      accounts: [{ systemId: 'bench', password: 'secret', maxBinds: s.maxBinds, mps: s.mps }],
+      responseDelayMs: s.responseDelayMs,
+      receiptDelayMs: s.receiptDelayMs,
+      seed: s.seed,
+    });
+    // Wall-clock milliseconds with sub-ms precision: comparable with the bench's own clock.
+    if (s.recordAcceptances) sim.on('submit', () => acceptances.push(performance.timeOrigin + performance.now()));
+    const { port } = await sim.start();
+    return { port };
+  },
+  counters(): SimCounters {
+    const stats = current().stats;
+    const cpu = process.cpuUsage();
+    return { accepted: stats.accepted, throttled: stats.throttled, receiptsAcked: stats.receiptsAcked, binds: stats.binds, cpuMicros: cpu.user + cpu.system };
+  },
+  /** Acceptance times recorded since start (epoch ms), then forgets them. */
+  takeAcceptances(): number[] {
+    const out = acceptances;
+    acceptances = [];
+    return out;
+  },
+  drop(): number {
+    return current().dropAllSessions();
+  },
+  async stop(): Promise<void> {
+    await sim?.stop();
+    sim = undefined;
+  },
+});
