@@ -41,6 +41,9 @@ export interface Config {
     concat: 'udh8' | 'udh16' | 'sar';
     /** system_type sent in bind requests. @defaultvalue '' */
     systemType: string;
+    /** TON/NPI forced on every source / destination address; derived from each address when absent. */
+    sourceAddr: { ton?: number; npi?: number };
+    destAddr: { ton?: number; npi?: number };
   };
   aws: {
     region: string;
@@ -60,8 +63,13 @@ export interface Config {
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+// The range checks need their own messages: zod 4 would give them the schema-level 'must be a number' (TX_BINDS=-1).
 const int = (min: number, max: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
 const schema = z.object({
   SMPP_HOST: z.string().min(1, 'is required'),
@@ -74,6 +82,10 @@ const schema = z.object({
   SMPP_CREDENTIALS_SECRET_ID: z.string().optional(),
   SMPP_SYSTEM_TYPE: z.string().max(12).default(''),
   SMPP_CONCAT: z.enum(['udh8', 'udh16', 'sar']).default('udh8'),
+  SOURCE_ADDR_TON: int(0, 6).optional(),
+  SOURCE_ADDR_NPI: int(0, 18).optional(),
+  DEST_ADDR_TON: int(0, 6).optional(),
+  DEST_ADDR_NPI: int(0, 18).optional(),
   TX_BINDS: int(0, 64).default(1),
   RX_BINDS: int(0, 64).default(1),
   TRX_BINDS: int(0, 64).default(0),
@@ -140,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       enquireLinkIntervalMs: e.ENQUIRE_LINK_INTERVAL_MS,
       concat: e.SMPP_CONCAT,
       systemType: e.SMPP_SYSTEM_TYPE,
+      sourceAddr: tonNpi(e.SOURCE_ADDR_TON, e.SOURCE_ADDR_NPI),
+      destAddr: tonNpi(e.DEST_ADDR_TON, e.DEST_ADDR_NPI),
     }),
     aws: Object.freeze({ region: e.AWS_REGION, queueUrl: e.OUTBOUND_QUEUE_URL, tableName: e.MESSAGES_TABLE }),
     messageTtlDays: e.MESSAGE_TTL_DAYS,
@@ -147,4 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     healthPort: e.HEALTH_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
+}
+
+function tonNpi(ton: number | undefined, npi: number | undefined): { ton?: number; npi?: number } {
+  return Object.freeze({ ...(ton !== undefined && { ton }), ...(npi !== undefined && { npi }) });
 }

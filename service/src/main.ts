@@ -73,6 +73,8 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     sender: smpp,
     owner,
     concat: config.smpp.concat,
+    sourceAddr: config.smpp.sourceAddr,
+    destAddr: config.smpp.destAddr,
     visibilityTimeoutSeconds: deps.visibilityTimeoutSeconds ?? 60,
     logger,
     metrics,

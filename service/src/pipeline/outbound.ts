@@ -45,6 +45,9 @@ export interface OutboundOptions {
   /** This process's claim owner id. */
   owner: string;
   concat: ConcatMode;
+  /** TON/NPI overrides for every source / destination address (some routes want their own). */
+  sourceAddr?: { ton?: number; npi?: number };
+  destAddr?: { ton?: number; npi?: number };
   /** The queue's visibility timeout; messages still waiting are extended before it runs out. @defaultvalue 60 */
   visibilityTimeoutSeconds?: number;
   /**
@@ -207,8 +210,8 @@ export class OutboundPipeline {
     }
 
     const base = {
-      source: toSmppAddress(job.from),
-      destination: toSmppAddress(job.to),
+      source: toSmppAddress(job.from, this.o.sourceAddr),
+      destination: toSmppAddress(job.to, this.o.destAddr),
       receipt: job.receipt,
       ...(job.validityPeriodSeconds !== undefined && { validityPeriodSeconds: job.validityPeriodSeconds }),
       ...(job.scheduleAt !== undefined && { scheduleAt: new Date(job.scheduleAt) }),

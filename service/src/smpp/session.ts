@@ -126,6 +126,11 @@ export class SmppSession extends EventEmitter {
         const code = kind === 'auth' ? ErrorCode.SMPP_BIND_AUTH : kind === 'refused' ? ErrorCode.SMPP_BIND_REFUSED : ErrorCode.SMPP_BIND_TRANSIENT;
         throw new BindError(code, `${BIND_COMMAND[options.bindType]} refused: ${statusName(resp.command_status)}`, resp.command_status);
       }
+      // Garbage or a close in the same read as the bind response closes the session before anyone
+      // listens for 'close': handing it out would leave the bind "bound" to a dead link for ever.
+      if (s.closedReason !== undefined) {
+        throw new BindError(ErrorCode.SMPP_BIND_TRANSIENT, `link closed right after the bind response: ${s.closedReason}`);
+      }
     } catch (err) {
       s.close('bind failed');
       if (err instanceof BindError) throw err;
