@@ -118,10 +118,14 @@ export class OutboundPipeline {
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.pollAbort.abort();
     this.submitAbort.abort();
     this.wakePollers();
+    // Aborting a receive whose answer is already on its way drops those messages inside the
+    // SDK: invisible until their timeout. On a busy queue a receive returns in milliseconds,
+    // so let it land (its messages are handed back below); an empty long poll is cut after 1 s.
+    const abortTimer = setTimeout(() => this.pollAbort.abort(), 1000);
     await Promise.all(this.pollers);
+    clearTimeout(abortTimer);
     const all = Promise.all([...this.handlers]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -145,13 +149,11 @@ export class OutboundPipeline {
         await this.waitForRoom(2000);
         continue;
       }
-      for (const message of messages) {
-        if (!this.running) {
-          await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 0 }]);
-          continue;
-        }
-        this.track(message);
+      if (!this.running) {
+        await this.o.queue.setVisibility(messages.map((m) => ({ receiptHandle: m.receiptHandle, seconds: 0 })));
+        continue;
       }
+      for (const message of messages) this.track(message);
     }
   }
 
