@@ -102,36 +102,47 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(20_000),
 });
 
+type Env = z.output<typeof schema>;
+
+const isCredentialProblem = (p: string) => p.startsWith('SMPP_SYSTEM_ID ') || p.startsWith('SMPP_PASSWORD ');
+
 /** Reads and validates the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  const parsed = schema.safeParse(env);
-  const problems: string[] = parsed.success
-    ? []
-    : parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
-  if (!parsed.success) throw new ConfigError(problems);
-  const e = parsed.data;
+  // Each variable on its own, so a bad one does not hide the cross-field problems of the others.
+  const problems: string[] = [];
+  const v: Partial<Env> = {};
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const r = field.safeParse(env[key]);
+    if (r.success) (v as Record<string, unknown>)[key] = r.data;
+    else problems.push(...r.error.issues.map((i) => `${key} ${i.message}`));
+  }
 
-  const localCreds = e.SMPP_SYSTEM_ID !== undefined || e.SMPP_PASSWORD !== undefined;
-  if (localCreds && e.SMPP_CREDENTIALS_SECRET_ID) {
+  const localCreds = v.SMPP_SYSTEM_ID !== undefined || v.SMPP_PASSWORD !== undefined;
+  if (localCreds && v.SMPP_CREDENTIALS_SECRET_ID) {
     problems.push('set either SMPP_SYSTEM_ID + SMPP_PASSWORD or SMPP_CREDENTIALS_SECRET_ID, not both');
-  } else if (!e.SMPP_CREDENTIALS_SECRET_ID && (!e.SMPP_SYSTEM_ID || e.SMPP_PASSWORD === undefined)) {
+  } else if (!v.SMPP_CREDENTIALS_SECRET_ID && (!v.SMPP_SYSTEM_ID || v.SMPP_PASSWORD === undefined) && !problems.some(isCredentialProblem)) {
     problems.push('credentials: set SMPP_SYSTEM_ID and SMPP_PASSWORD, or SMPP_CREDENTIALS_SECRET_ID');
   }
-  if (e.TX_BINDS + e.TRX_BINDS < 1) problems.push('TX_BINDS + TRX_BINDS must be at least 1 (nothing could be sent)');
-  if (e.RX_BINDS + e.TRX_BINDS < 1) problems.push('RX_BINDS + TRX_BINDS must be at least 1 (receipts would be lost)');
+  if (v.TX_BINDS !== undefined && v.TRX_BINDS !== undefined && v.TX_BINDS + v.TRX_BINDS < 1) {
+    problems.push('TX_BINDS + TRX_BINDS must be at least 1 (nothing could be sent)');
+  }
+  if (v.RX_BINDS !== undefined && v.TRX_BINDS !== undefined && v.RX_BINDS + v.TRX_BINDS < 1) {
+    problems.push('RX_BINDS + TRX_BINDS must be at least 1 (receipts would be lost)');
+  }
   // A dead link is detected by an unanswered enquire_link; it must be able to time out before the next one.
-  if (e.ENQUIRE_LINK_INTERVAL_MS <= e.RESPONSE_TIMEOUT_MS) {
+  if (v.ENQUIRE_LINK_INTERVAL_MS !== undefined && v.RESPONSE_TIMEOUT_MS !== undefined && v.ENQUIRE_LINK_INTERVAL_MS <= v.RESPONSE_TIMEOUT_MS) {
     problems.push('ENQUIRE_LINK_INTERVAL_MS must be greater than RESPONSE_TIMEOUT_MS');
   }
   let ca: string | undefined;
-  if (e.SMPP_CA_FILE) {
+  if (v.SMPP_CA_FILE) {
     try {
-      ca = readFileSync(e.SMPP_CA_FILE, 'utf8');
+      ca = readFileSync(v.SMPP_CA_FILE, 'utf8');
     } catch (err) {
       problems.push(`SMPP_CA_FILE cannot be read: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  const e = v as Env;
 
   return Object.freeze({
     smpp: Object.freeze({

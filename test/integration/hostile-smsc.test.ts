@@ -191,10 +191,9 @@ describe('SmppClient against a hostile SMSC', () => {
     expect(crashes).toEqual([]);
   });
 
-  // Known bug (reported): the window matches responses by sequence number only, so any response PDU
-  // carrying a submit's sequence number is taken as its submit_sm_resp: the submit is reported accepted
-  // with an empty SMSC message id, and its receipt can never be matched. it.fails documents it; flip it once fixed.
-  it.fails('does not report a submit as accepted when the SMSC answers it with another command’s response', async () => {
+  // A response PDU of another kind carrying a submit's sequence number must not pass for its submit_sm_resp
+  // (it would be "accepted" with an empty SMSC id, and its receipt could never be matched).
+  it('does not report a submit as accepted when the SMSC answers it with another command’s response', async () => {
     const { port } = await fuzzSmsc({ respond: (pdu) => (pdu.command === 'submit_sm' ? rawPdu(0x80000015, 0, pdu.sequence_number) : undefined) });
     const c = client(port);
 

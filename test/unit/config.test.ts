@@ -156,9 +156,8 @@ describe('loadConfig problems', () => {
     expect(problemsOf(env({ [name]: value }))).toEqual([problem]);
   });
 
-  // Known gap (reported): loadConfig throws on the first zod failure before the cross-field rules run, so the
-  // operator needs a second restart to learn of them. it.fails documents it; flip it to `it` once fixed.
-  it.fails('lists a cross-field problem together with a bad variable', () => {
+  // Every problem at once: a bad variable must not hide the cross-field rules, or the operator needs a second restart.
+  it('lists a cross-field problem together with a bad variable', () => {
     // Prepare: a bad port AND no receiving bind: both must be fixed.
     const bad = env({ SMPP_PORT: 'abc', RX_BINDS: '0' });
     // Act

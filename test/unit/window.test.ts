@@ -60,4 +60,16 @@ describe('RequestWindow', () => {
     const window = new RequestWindow<string>(1, new FakeClock());
     expect(window.complete(42, 'stray')).toBe(false);
   });
+
+  it('does not take a response of the wrong kind for the answer, and the request still times out', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(1, clock);
+    const pending = window.track(5, 1000, (r) => r === 'submit_sm_resp');
+
+    expect(window.complete(5, 'enquire_link_resp')).toBe(false);
+    expect(window.outstanding).toBe(1);
+    clock.advance(1000);
+
+    await expect(pending).rejects.toEqual({ kind: 'timeout' });
+  });
 });

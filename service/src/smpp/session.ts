@@ -178,7 +178,11 @@ export class SmppSession extends EventEmitter {
     const window = opts.control ? this.control : this.window;
     if (window.free <= 0) return Promise.reject(new NotSentError(`${command}: window full`));
     if (!this.session.send(pdu)) return Promise.reject(new NotSentError(`${command}: socket not writable`));
-    return window.track(pdu.sequence_number, this.options.responseTimeoutMs).catch((failure: WindowFailure) => {
+    // Only its own *_resp (or a generic_nack) answers a request: any other PDU with the same
+    // sequence number must not pass for a submit_sm_resp with an empty message id.
+    const expected = `${command}_resp`;
+    const accepts = (r: Pdu) => r.command === expected || r.command === 'generic_nack';
+    return window.track(pdu.sequence_number, this.options.responseTimeoutMs, accepts).catch((failure: WindowFailure) => {
       throw new RequestFailedError(failure, command);
     });
   }

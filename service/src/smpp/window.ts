@@ -6,6 +6,7 @@ export type WindowFailure =
   | { kind: 'closed'; reason: string };
 
 interface Pending<R> {
+  accepts: ((response: R) => boolean) | undefined;
   resolve(value: R): void;
   reject(failure: WindowFailure): void;
   timer: unknown;
@@ -46,22 +47,23 @@ export class RequestWindow<R> {
 
   /**
    * Registers a request that has just been written; resolves with its response,
-   * rejects with a WindowFailure on timeout or close.
+   * rejects with a WindowFailure on timeout or close. `accepts` tells a real
+   * answer from another PDU that merely carries the same sequence number.
    */
-  track(sequence: number, timeoutMs: number): Promise<R> {
+  track(sequence: number, timeoutMs: number, accepts?: (response: R) => boolean): Promise<R> {
     if (this.pending.has(sequence)) throw new Error(`sequence ${sequence} is already outstanding`);
     if (this.free <= 0) throw new Error('window is full: wait for a slot before sending');
     return new Promise<R>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => this.settle(sequence)?.reject({ kind: 'timeout' }), timeoutMs);
-      this.pending.set(sequence, { resolve, reject, timer, sentAt: this.clock.now() });
+      this.pending.set(sequence, { accepts, resolve, reject, timer, sentAt: this.clock.now() });
     });
   }
 
-  /** Delivers a response; returns false for a response nobody waits for (late or unexpected). */
+  /** Delivers a response; returns false for a response nobody waits for (late, unexpected, or of the wrong kind). */
   complete(sequence: number, response: R): boolean {
-    const p = this.settle(sequence);
-    if (!p) return false;
-    p.resolve(response);
+    const waiting = this.pending.get(sequence);
+    if (!waiting || (waiting.accepts && !waiting.accepts(response))) return false;
+    this.settle(sequence)?.resolve(response);
     return true;
   }
 
