@@ -61,7 +61,9 @@ export interface Config {
 }
 
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }))
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 // The range checks need their own messages: zod 4 would give them the schema-level 'must be a number' (TX_BINDS=-1).
 const int = (min: number, max: number) =>

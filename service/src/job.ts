@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { Job } from './domain.js';
-import { isValidAddress } from './smpp/address.js';
 
 /** Client ids (DESIGN §3.1). No '#', which keeps them apart from internal item ids. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+export const SENDER_PATTERN = /^(?:\+[0-9]{6,15}|[0-9]{3,15}|(?=.*[A-Za-z])[A-Za-z0-9 ._&-]{1,11})$/;
 const MAX_TEXT_CHARS = 10_000;
 const MAX_METADATA_BYTES = 2048;
 
@@ -19,7 +19,8 @@ export const jobSchema = z
     to: z.string().regex(/^\+?[0-9]{6,15}$/, 'must be a phone number: + and 6-15 digits (E.164), or 6-15 digits'),
     from: z
       .string()
-      .refine(isValidAddress, 'must be an E.164 number, a 3-8 digit short code, or an alphanumeric sender of at most 11 characters'),
+      // isValidAddress as one pattern, so the published JSON Schema carries the rule too (a unit test keeps them equal).
+      .regex(SENDER_PATTERN, 'must be an E.164 number, a 3-8 digit short code, or an alphanumeric sender of at most 11 characters'),
     text: z.string().max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`),
     encoding: z.enum(['auto', 'gsm7', 'latin1', 'ucs2']).default('auto'),
     receipt: z.boolean().default(true),
@@ -41,7 +42,8 @@ export type JobParse = { ok: true; job: Job } | { ok: false; reason: string; id?
 export function parseJob(body: string): JobParse {
   let raw: unknown;
   try {
-    raw = JSON.parse(body);
+    // A byte-order mark is not JSON, but some producers' encoders write one.
+    raw = JSON.parse(body.startsWith('\uFEFF') ? body.slice(1) : body);
   } catch (err) {
     return { ok: false, reason: `body is not JSON: ${withoutQuotedBody((err as Error).message)}` };
   }

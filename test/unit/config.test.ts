@@ -94,11 +94,13 @@ describe('loadConfig booleans', () => {
     ['false', false],
     ['0', false],
     ['no', false],
+    ['TRUE', true],
+    ['False', false],
   ])('reads SMPP_TLS=%s as %s', (value, expected) => {
     expect(loadConfig(env({ SMPP_TLS: value })).smpp.tls).toBe(expected);
   });
 
-  it.each(['TRUE', 'on', 'off', 'maybe', ''])('refuses SMPP_TLS=%j rather than guessing', (value) => {
+  it.each(['on', 'off', 'maybe', ''])('refuses SMPP_TLS=%j rather than guessing', (value) => {
     expect(problemsOf(env({ SMPP_TLS: value }))).toEqual(['SMPP_TLS must be true or false']);
   });
 });

@@ -17,7 +17,7 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** SMPP 3.4 §7.1.1 relative time "YYMMDDhhmmss000R"; each field has two digits, so days spill into 30-day months. */
 export function relativeTime(totalSeconds: number): string {
-  let s = Math.max(1, Math.floor(totalSeconds));
+  let s = Number.isFinite(totalSeconds) ? Math.max(1, Math.floor(totalSeconds)) : 1;
   const days = Math.floor(s / 86_400);
   s -= days * 86_400;
   const hours = Math.floor(s / 3600);
