@@ -591,9 +591,11 @@ export class StatusStore {
     if (isFinal(item.status)) return;
     const derived = deriveFromParts(item.parts, totalParts);
     if (derived === undefined || STATUS_RANK[derived.status] <= item.statusRank) return;
+    // A receipt can land before the submit is recorded; the timeline still shows the submission.
+    const skipped = item.statusRank < SUBMITTED_RANK && STATUS_RANK[derived.status] > SUBMITTED_RANK ? [{ status: MessageStatus.SUBMITTED, at: iso(now) }] : [];
     item.status = derived.status;
     item.statusRank = STATUS_RANK[derived.status];
-    item.history = [...item.history, { status: derived.status, at: iso(now) }];
+    item.history = [...item.history, ...skipped, { status: derived.status, at: iso(now) }];
     const decider = derived.part;
     if (decider.stat !== undefined) item.stat = decider.stat;
     if (decider.err !== undefined) item.err = decider.err;
