@@ -4,7 +4,7 @@ import { EncodingError } from '../errors.js';
 import { parseJob } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MetricName, type Metrics } from '../metrics.js';
-import type { QueueMessage } from '../aws/queue.js';
+import { SQS_MAX_WAIT_SECONDS, type QueueMessage } from '../aws/queue.js';
 import { maskAddress, toSmppAddress } from '../smpp/address.js';
 import type { SubmitResult } from '../smpp/client.js';
 import { smscIdKeys } from '../smpp/message-id.js';
@@ -117,18 +117,19 @@ export class OutboundPipeline {
    */
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
+    const deadline = this.o.clock.now() + graceMs;
     this.running = false;
     this.submitAbort.abort();
     this.wakePollers();
     // Aborting a receive whose answer is already on its way drops those messages inside the
-    // SDK: invisible until their timeout. On a busy queue a receive returns in milliseconds,
-    // so let it land (its messages are handed back below); an empty long poll is cut after 1 s.
-    const abortTimer = setTimeout(() => this.pollAbort.abort(), 1000);
+    // SDK: invisible until their timeout. On a busy queue a receive returns at once, so let it
+    // land (its messages are handed back below); only an empty long poll is cut, after half the grace.
+    const abortTimer = setTimeout(() => this.pollAbort.abort(), Math.min(graceMs / 2, SQS_MAX_WAIT_SECONDS * 1000));
     await Promise.all(this.pollers);
     clearTimeout(abortTimer);
     const all = Promise.all([...this.handlers]);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - this.o.clock.now()))))]);
     clearTimeout(timer);
     clearInterval(this.heartbeat);
   }
@@ -143,7 +144,7 @@ export class OutboundPipeline {
       }
       let messages: QueueMessage[];
       try {
-        messages = await this.o.queue.receive(Math.min(10, room), 20, this.pollAbort.signal);
+        messages = await this.o.queue.receive(Math.min(10, room), SQS_MAX_WAIT_SECONDS, this.pollAbort.signal);
       } catch (err) {
         this.o.logger.warn({ err: (err as Error).message }, 'receive failed: retrying');
         await this.waitForRoom(2000);
