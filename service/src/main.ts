@@ -73,6 +73,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     sender: smpp,
     owner,
     concat: config.smpp.concat,
+    shutdownGraceMs: config.shutdownGraceMs,
     sourceAddr: config.smpp.sourceAddr,
     destAddr: config.smpp.destAddr,
     visibilityTimeoutSeconds: deps.visibilityTimeoutSeconds ?? 60,
@@ -112,6 +113,9 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
         const started = clock.now();
         await outbound.stop(config.shutdownGraceMs);
         await smpp.stop(Math.max(0, config.shutdownGraceMs - (clock.now() - started)));
+        // Past the grace: jobs whose submits just ended still write their outcome (ECS allows 10 s more).
+        const unrecorded = await outbound.drained(5000);
+        if (unrecorded > 0) logger.error({ unrecorded }, 'jobs still unrecorded at exit: they come back from SQS after their visibility timeout');
         await inbound.stop();
         await new Promise((r) => health.close(r));
         if (!deps.clients?.sqs) sqs.destroy();

@@ -34,6 +34,8 @@ export interface QueuedMessage {
   messageId: string;
   body: string;
   state: 'ready' | 'delayed' | 'inflight';
+  /** Epoch ms at which an in-flight message becomes visible again. */
+  visibleAt?: number;
 }
 
 /** `<prefix>-<base36 time>-<hex>`: valid as a queue or table name and as part of a job id. */
@@ -75,7 +77,7 @@ interface FauxqsInspection {
   messages: {
     ready: Array<{ messageId: string; body: string }>;
     delayed: Array<{ messageId: string; body: string }>;
-    inflight: Array<{ message: { messageId: string; body: string } }>;
+    inflight: Array<{ message: { messageId: string; body: string }; visibilityDeadline: number }>;
   };
 }
 
@@ -93,6 +95,6 @@ async function inspectQueue(endpoint: string, name: string): Promise<QueuedMessa
   return [
     ...messages.ready.map((m) => ({ messageId: m.messageId, body: m.body, state: 'ready' as const })),
     ...messages.delayed.map((m) => ({ messageId: m.messageId, body: m.body, state: 'delayed' as const })),
-    ...messages.inflight.map((m) => ({ messageId: m.message.messageId, body: m.message.body, state: 'inflight' as const })),
+    ...messages.inflight.map((m) => ({ messageId: m.message.messageId, body: m.message.body, state: 'inflight' as const, visibleAt: m.visibilityDeadline })),
   ];
 }

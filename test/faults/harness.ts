@@ -46,6 +46,8 @@ export function baseServiceEnv(smscPort: number, queueUrl: string, tableName: st
     WINDOW_SIZE: '20',
     RESPONSE_TIMEOUT_MS: '2000',
     ENQUIRE_LINK_INTERVAL_MS: '5000',
+    // Shorter than the production 20 s: a stop waits up to half the grace for an empty long poll,
+    // and every fault ends by stopping its services. Faults about stopping set their own.
     SHUTDOWN_GRACE_MS: '5000',
   };
 }
@@ -67,6 +69,8 @@ export class Rig {
   private readonly proxies: TcpProxy[] = [];
   private readonly clients: Array<{ destroy(): void }> = [];
   private readonly cleanups: Array<() => Promise<void>> = [];
+  /** Set by stop(): a scenario that outlived its time limit must not start anything afterwards. */
+  private closed = false;
 
   private constructor(
     readonly env: LocalEnvironment,
@@ -76,6 +80,7 @@ export class Rig {
     readonly dlqUrl: string,
     queueName: string,
     private readonly logger: Logger,
+    private readonly verbose: boolean,
   ) {
     this.queueName = queueName;
   }
@@ -92,7 +97,7 @@ export class Rig {
     const queueName = uniqueName(`faults-${fault}`);
     const { queueUrl, dlqUrl } = await createQueues(env.sqs, queueName);
     const logger = verbose ? createLogger('warn', process.stderr).child({ fault }) : silentLogger;
-    return new Rig(env, sim, port, queueUrl, dlqUrl, queueName, logger);
+    return new Rig(env, sim, port, queueUrl, dlqUrl, queueName, logger, verbose);
   }
 
   get dlqName(): string {
@@ -112,19 +117,24 @@ export class Rig {
 
   /** A service in this process (its clients may go through a fault proxy). */
   async startService(start: ServiceStart = {}, deadline = Date.now() + 30_000): Promise<RunningService> {
+    this.assertOpen();
     const clients = { ...(start.dynamodb && { dynamodb: start.dynamodb }), ...(start.sqs && { sqs: start.sqs }) };
-    const service = await startService(this.config(start.env), {
+    const config = this.config(start.env);
+    const service = await startService(config, {
       logger: this.logger,
       ...(start.owner !== undefined && { owner: start.owner }),
       ...(Object.keys(clients).length > 0 && { clients }),
     });
     this.services.push(service);
+    if (this.closed) await service.stop();
+    this.assertOpen();
     if (start.ready ?? true) await withDeadline(service.ready(), deadline, 'service bound (one TX and one RX)');
     return service;
   }
 
   /** The production entry point (`service/src/main.ts`) as its own process, as ECS runs it. */
   startChild(overrides: Record<string, string> = {}): ChildService {
+    this.assertOpen();
     const child = startChildService(this.serviceEnv(overrides));
     this.children.push(child);
     return child;
@@ -132,6 +142,7 @@ export class Rig {
 
   /** A cuttable TCP proxy in front of a stand-in (e.g. env.dynamodbEndpoint). */
   async proxyTo(endpoint: string): Promise<TcpProxy> {
+    this.assertOpen();
     const proxy = await startTcpProxy(Number(new URL(endpoint).port));
     this.proxies.push(proxy);
     return proxy;
@@ -172,11 +183,13 @@ export class Rig {
     for (const p of this.proxies) p.restore();
     const deadline = Date.now() + 20_000;
     await Promise.all([
-      ...this.children.splice(0).map(async (c) => {
+      ...this.children.splice(0).map(async (c, i) => {
         if (c.process.exitCode === null && c.process.signalCode === null) {
           await withDeadline(c.signal('SIGTERM'), deadline, 'child service exit').catch(() => undefined);
         }
         await c.stop();
+        // --verbose: what the in-process services log to stderr, the children logged to their own output.
+        if (this.verbose) for (const l of c.logs) if (Number(l['level']) >= 40) process.stderr.write(`[child ${i + 1}] ${JSON.stringify(l)}\n`);
       }),
       ...this.services.splice(0).map((s) => withDeadline(s.stop(), deadline, 'in-process service stop').catch(() => undefined)),
     ]);
@@ -184,11 +197,16 @@ export class Rig {
 
   /** Everything down: services, proxies, clients, extra servers, the simulator. Idempotent. */
   async stop(): Promise<void> {
+    this.closed = true;
     await this.stopServices();
     await Promise.all(this.proxies.splice(0).map((p) => p.stop()));
     for (const c of this.clients.splice(0)) c.destroy();
     for (const fn of this.cleanups.splice(0)) await fn().catch(() => undefined);
     await this.sim.stop();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the rig is stopped (the fault ran past its time limit)');
   }
 }
 
@@ -317,6 +335,8 @@ export function nextEvent(sim: SmscSimulator, events: Array<keyof SmscSimulatorE
 
 /** `promise`, or a rejection naming `what` once `deadline` (epoch ms) passes. */
 export function withDeadline<T>(promise: Promise<T>, deadline: number, what: string): Promise<T> {
+  // If the deadline wins, a later rejection of `promise` has nobody left to hear it.
+  promise.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), Math.max(0, deadline - Date.now()));

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { ErrorDetail, Job, MessageStatus } from '../domain.js';
 import { EncodingError } from '../errors.js';
@@ -51,6 +52,11 @@ export interface OutboundOptions {
   /** The queue's visibility timeout; messages still waiting are extended before it runs out. @defaultvalue 60 */
   visibilityTimeoutSeconds?: number;
   /**
+   * Drain time on shutdown. Long polls are kept to half of it, so a receive in flight
+   * always lands (and its messages are handed back) instead of being cut. @defaultvalue 20000
+   */
+  shutdownGraceMs?: number;
+  /**
    * Seconds of sending capacity to hold in memory. More buys nothing (the binds
    * cannot go faster) and risks visibility running out. @defaultvalue 2
    */
@@ -78,6 +84,7 @@ export class OutboundPipeline {
   private readonly refs = new ReferenceCounter();
   private readonly visibilitySeconds: number;
   private readonly maxInProgress: number;
+  private readonly receiveWaitSeconds: number;
   private readonly pollers: Promise<void>[] = [];
   private readonly handlers = new Set<Promise<void>>();
   private roomWaiters: Array<() => void> = [];
@@ -89,6 +96,9 @@ export class OutboundPipeline {
   constructor(private readonly o: OutboundOptions) {
     this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 60;
     this.maxInProgress = Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2)));
+    this.receiveWaitSeconds = Math.min(SQS_MAX_WAIT_SECONDS, Math.max(1, Math.floor((o.shutdownGraceMs ?? 20_000) / 2000)));
+    // Every queued part and SDK call listens on these two signals; hundreds at once is normal here.
+    setMaxListeners(0, this.pollAbort.signal, this.submitAbort.signal);
   }
 
   start(): void {
@@ -100,6 +110,18 @@ export class OutboundPipeline {
     const beat = Math.max(1000, (this.visibilitySeconds * 1000) / 6);
     this.heartbeat = setInterval(() => void this.extendWaiting(), beat);
     this.heartbeat.unref();
+  }
+
+  /**
+   * Waits (up to `capMs`) for every job still in progress to record its outcome. Called
+   * after the binds are closed: their pending submits have ended by then, and exiting
+   * before the writes land would resend what the SMSC already accepted.
+   */
+  async drained(capMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.handlers]), new Promise((r) => (timer = setTimeout(r, capMs)))]);
+    clearTimeout(timer);
+    return this.inProgress.size;
   }
 
   /** Re-checks at once whether to poll (e.g. a bind just came up). */
@@ -121,10 +143,10 @@ export class OutboundPipeline {
     this.running = false;
     this.submitAbort.abort();
     this.wakePollers();
-    // Aborting a receive whose answer is already on its way drops those messages inside the
-    // SDK: invisible until their timeout. On a busy queue a receive returns at once, so let it
-    // land (its messages are handed back below); only an empty long poll is cut, after half the grace.
-    const abortTimer = setTimeout(() => this.pollAbort.abort(), Math.min(graceMs / 2, SQS_MAX_WAIT_SECONDS * 1000));
+    // Aborting a receive whose answer is already on its way drops those messages inside the SDK:
+    // invisible until their timeout. Long polls last at most half the grace, so they land by
+    // themselves (their messages are handed back below); the abort is only a safety net.
+    const abortTimer = setTimeout(() => this.pollAbort.abort(), this.receiveWaitSeconds * 1000 + 2000);
     await Promise.all(this.pollers);
     clearTimeout(abortTimer);
     const all = Promise.all([...this.handlers]);
@@ -144,7 +166,7 @@ export class OutboundPipeline {
       }
       let messages: QueueMessage[];
       try {
-        messages = await this.o.queue.receive(Math.min(10, room), SQS_MAX_WAIT_SECONDS, this.pollAbort.signal);
+        messages = await this.o.queue.receive(Math.min(10, room), this.receiveWaitSeconds, this.pollAbort.signal);
       } catch (err) {
         this.o.logger.warn({ err: (err as Error).message }, 'receive failed: retrying');
         await this.waitForRoom(2000);
@@ -194,6 +216,11 @@ export class OutboundPipeline {
       throw err;
     }
     const total = plan.segments.length;
+    if (!this.running) {
+      // Stopping: nothing was claimed or sent yet, so hand it straight back.
+      await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 0 }]);
+      return;
+    }
     const claim = await this.o.store.claim(job, {
       owner: this.o.owner,
       leaseMs: this.leaseMs(),
