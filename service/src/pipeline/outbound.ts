@@ -10,6 +10,7 @@ import { maskAddress, toSmppAddress } from '../smpp/address.js';
 import type { SubmitResult } from '../smpp/client.js';
 import { smscIdKeys } from '../smpp/message-id.js';
 import { ReferenceCounter, segmentText, type ConcatMode } from '../smpp/segment.js';
+import { Batcher } from './batcher.js';
 import type { OutboundPart } from '../smpp/submit.js';
 
 /** The queue as the pipeline uses it (OutboundQueue implements it). */
@@ -85,6 +86,7 @@ export class OutboundPipeline {
   private readonly visibilitySeconds: number;
   private readonly maxInProgress: number;
   private readonly receiveWaitSeconds: number;
+  private readonly deletes: Batcher<string>;
   private readonly pollers: Promise<void>[] = [];
   private readonly handlers = new Set<Promise<void>>();
   private roomWaiters: Array<() => void> = [];
@@ -96,6 +98,7 @@ export class OutboundPipeline {
   constructor(private readonly o: OutboundOptions) {
     this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 60;
     this.maxInProgress = Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2)));
+    this.deletes = new Batcher((handles) => o.queue.delete(handles));
     this.receiveWaitSeconds = Math.min(SQS_MAX_WAIT_SECONDS, Math.max(1, Math.floor((o.shutdownGraceMs ?? 20_000) / 2000)));
     // Every queued part and SDK call listens on these two signals; hundreds at once is normal here.
     setMaxListeners(0, this.pollAbort.signal, this.submitAbort.signal);
@@ -290,8 +293,7 @@ export class OutboundPipeline {
   }
 
   private async delete(message: QueueMessage): Promise<void> {
-    const failed = await this.o.queue.delete([message.receiptHandle]);
-    if (failed.length > 0) {
+    if (!(await this.deletes.add(message.receiptHandle))) {
       // Harmless: the outcome is stored, so a redelivery is recognised by the claim and deleted then.
       this.o.logger.warn({ sqsMessageId: message.messageId }, 'delete failed: a redelivery will be recognised as done');
     }
