@@ -61,18 +61,29 @@ describe('Pacer', () => {
     expect(maxInAnyWindow(times, 100)).toBeLessThanOrEqual(6);
   });
 
-  it('slows down a little after one throttle answer, by half while they keep coming, and climbs back to the limit', () => {
+  it('after a throttle answer pauses, trims the rate and widens its window, then climbs back to the limit', () => {
     const clock = new FakeClock();
     const pacer = new Pacer({ ratePerSecond: 100, recoveryMs: 2000 }, clock);
     drive(pacer, clock, 100);
 
     pacer.throttled();
-    expect(pacer.currentRate).toBe(80);
-    pacer.throttled();
 
-    expect(pacer.currentRate).toBe(40);
-    expect(pacer.delay()).toBeGreaterThanOrEqual(100);
+    expect(pacer.currentRate).toBe(90);
+    expect(pacer.currentMarginMs).toBe(16);
+    expect(pacer.delay()).toBeGreaterThanOrEqual(50);
     drive(pacer, clock, 300);
     expect(pacer.currentRate).toBe(100);
+  });
+
+  it('keeps widening its window while throttles keep coming, up to the cap, so jitter stops causing them', () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ ratePerSecond: 50, maxMarginMs: 100 }, clock);
+
+    for (let i = 0; i < 6; i++) pacer.throttled();
+
+    expect(pacer.currentMarginMs).toBe(100);
+    const times = drive(pacer, clock, 200);
+    // the margin shrinks by 1 ms a second meanwhile: about 96 ms by the end of these 4 s
+    expect(maxInAnyWindow(times, 1090)).toBeLessThanOrEqual(50);
   });
 });

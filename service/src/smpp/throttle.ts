@@ -9,7 +9,9 @@ export interface PacerOptions {
    * event loop, TLS records). @defaultvalue 8
    */
   marginMs?: number;
-  /** Time for the rate to climb back to the limit after a throttle response. @defaultvalue 5000 */
+  /** Largest margin the pacer widens to after throttle answers. @defaultvalue 250 */
+  maxMarginMs?: number;
+  /** Time for the rate to climb back to the limit after a throttle answer. @defaultvalue 5000 */
   recoveryMs?: number;
 }
 
@@ -20,17 +22,21 @@ export interface PacerOptions {
  *   window alignment;
  * - a token bucket holding ~10 ms of tokens (at least 2) spreads them evenly, so the
  *   SMSC never sees a burst at the start of its second (Kannel sends a whole
- *   second's worth at once, then stalls).
- * After ESME_RTHROTTLED the bind pauses briefly and slows down — by a fifth for an
- * isolated throttle (usually jitter at the SMSC's window edge), by half while they
- * keep coming — then the rate climbs back linearly: the SMSC may count differently.
+ *   second's worth at once, then stalls), and a timer that fires late is made up.
+ * A throttle answer means the SMSC saw more than we sent in some window: our
+ * departures were bunched on arrival (jitter), or its limit is lower than
+ * configured. The pacer pauses briefly, doubles the window margin (which only
+ * costs rate/(1000+margin)) and trims the rate by a tenth; the rate climbs back
+ * over `recoveryMs` and the margin shrinks by 1 ms per quiet second.
  */
 export class Pacer {
   readonly limit: number;
-  private readonly windowMs: number;
+  private readonly baseMarginMs: number;
+  private readonly maxMarginMs: number;
   private readonly recoveryMs: number;
   private readonly departures: Float64Array;
   private head = 0;
+  private marginMs: number;
   private effectiveRate: number;
   private tokens: number;
   private lastRefill: number;
@@ -43,7 +49,9 @@ export class Pacer {
   ) {
     if (!(options.ratePerSecond >= 1)) throw new RangeError('ratePerSecond must be at least 1');
     this.limit = Math.floor(options.ratePerSecond);
-    this.windowMs = 1000 + (options.marginMs ?? 8);
+    this.baseMarginMs = options.marginMs ?? 8;
+    this.maxMarginMs = Math.max(this.baseMarginMs, options.maxMarginMs ?? 250);
+    this.marginMs = this.baseMarginMs;
     this.recoveryMs = options.recoveryMs ?? 5000;
     this.departures = new Float64Array(this.limit).fill(-Infinity);
     this.effectiveRate = this.limit;
@@ -58,7 +66,7 @@ export class Pacer {
     const waits = [
       this.pausedUntil - now,
       // the departure `limit` sends ago must have left the window
-      (this.departures[this.head] ?? -Infinity) + this.windowMs - now,
+      (this.departures[this.head] ?? -Infinity) + 1000 + this.marginMs - now,
       this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.effectiveRate,
     ];
     return Math.max(0, ...waits);
@@ -78,9 +86,10 @@ export class Pacer {
     const now = this.clock.now();
     this.refill(now);
     this.consecutiveThrottles += 1;
-    this.effectiveRate = Math.max(1, this.effectiveRate * (this.consecutiveThrottles > 1 ? 0.5 : 0.8));
+    this.marginMs = Math.min(this.maxMarginMs, this.marginMs * 2);
+    this.effectiveRate = Math.max(1, this.effectiveRate * 0.9);
     this.tokens = Math.min(this.tokens, 0);
-    const pause = Math.min(2000, 50 * 2 ** Math.min(this.consecutiveThrottles, 6));
+    const pause = Math.min(1000, 50 * 2 ** Math.min(this.consecutiveThrottles - 1, 5));
     this.pausedUntil = Math.max(this.pausedUntil, now + pause);
   }
 
@@ -93,14 +102,20 @@ export class Pacer {
     return this.effectiveRate;
   }
 
+  /** Current widening of the 1-second window, in ms. */
+  get currentMarginMs(): number {
+    return this.marginMs;
+  }
+
   private refill(now: number): void {
     const elapsed = Math.max(0, now - this.lastRefill);
     this.lastRefill = now;
-    if (this.effectiveRate < this.limit && now >= this.pausedUntil) {
-      this.effectiveRate = Math.min(this.limit, this.effectiveRate + (elapsed * this.limit) / this.recoveryMs);
+    if (now >= this.pausedUntil) {
+      if (this.effectiveRate < this.limit) {
+        this.effectiveRate = Math.min(this.limit, this.effectiveRate + (elapsed * this.limit) / this.recoveryMs);
+      }
+      if (this.marginMs > this.baseMarginMs) this.marginMs = Math.max(this.baseMarginMs, this.marginMs - elapsed / 1000);
     }
-    // Two tokens at least, so a timer that fires late is made up by the next send
-    // instead of being lost for good; the sliding log still caps every second.
     const capacity = Math.max(2, this.effectiveRate / 100);
     this.tokens = Math.min(capacity, this.tokens + (elapsed * this.effectiveRate) / 1000);
   }
