@@ -152,10 +152,7 @@ export class OutboundPipeline {
     const abortTimer = setTimeout(() => this.pollAbort.abort(), this.receiveWaitSeconds * 1000 + 2000);
     await Promise.all(this.pollers);
     clearTimeout(abortTimer);
-    const all = Promise.all([...this.handlers]);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - this.o.clock.now()))))]);
-    clearTimeout(timer);
+    await this.drained(Math.max(0, deadline - this.o.clock.now()));
     clearInterval(this.heartbeat);
   }
 
