@@ -61,15 +61,19 @@ describe('Pacer', () => {
     expect(maxInAnyWindow(times, 100)).toBeLessThanOrEqual(6);
   });
 
-  it('after a throttle answer pauses, trims the rate and widens its window, then climbs back to the limit', () => {
+  it('answers an isolated throttle by widening its window, and throttles that keep coming by pausing and slowing down', () => {
     const clock = new FakeClock();
     const pacer = new Pacer({ ratePerSecond: 100, recoveryMs: 2000 }, clock);
     drive(pacer, clock, 100);
 
     pacer.throttled();
+    expect(pacer.currentRate).toBe(100);
+    expect(pacer.currentMarginMs).toBe(16);
+    clock.advance(1);
+    pacer.throttled();
 
     expect(pacer.currentRate).toBe(90);
-    expect(pacer.currentMarginMs).toBe(16);
+    expect(pacer.currentMarginMs).toBeCloseTo(32, 1);
     expect(pacer.delay()).toBeGreaterThanOrEqual(50);
     drive(pacer, clock, 300);
     expect(pacer.currentRate).toBe(100);
@@ -79,11 +83,26 @@ describe('Pacer', () => {
     const clock = new FakeClock();
     const pacer = new Pacer({ ratePerSecond: 50, maxMarginMs: 100 }, clock);
 
-    for (let i = 0; i < 6; i++) pacer.throttled();
+    for (let i = 0; i < 6; i++) {
+      pacer.throttled();
+      clock.advance(1);
+    }
 
     expect(pacer.currentMarginMs).toBe(100);
     const times = drive(pacer, clock, 200);
     // the margin shrinks by 1 ms a second meanwhile: about 96 ms by the end of these 4 s
     expect(maxInAnyWindow(times, 1090)).toBeLessThanOrEqual(50);
+  });
+
+  it('reacts once to a window of submits throttled together, not once per answer', () => {
+    const clock = new FakeClock();
+    const pacer = new Pacer({ ratePerSecond: 100 }, clock);
+    const sentAt = clock.now();
+    clock.advance(100);
+
+    for (let i = 0; i < 20; i++) pacer.throttled(sentAt);
+
+    expect(pacer.currentRate).toBe(100);
+    expect(pacer.currentMarginMs).toBe(16);
   });
 });

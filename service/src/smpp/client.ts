@@ -224,7 +224,7 @@ export class SmppClient extends EventEmitter {
         switch (classifySubmitStatus(status)) {
           case 'slow-down':
             this.metrics.increment(MetricName.SubmitThrottled);
-            pacer.throttled();
+            pacer.throttled(sentAt);
             item.throttles += 1;
             if (item.throttles > (this.options.maxThrottleRetries ?? 20) || !this.running) {
               return this.finish(item, { kind: 'retryable', reason: statusName(status), status });

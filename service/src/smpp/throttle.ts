@@ -25,9 +25,10 @@ export interface PacerOptions {
  *   second's worth at once, then stalls), and a timer that fires late is made up.
  * A throttle answer means the SMSC saw more than we sent in some window: our
  * departures were bunched on arrival (jitter), or its limit is lower than
- * configured. The pacer pauses briefly, doubles the window margin (which only
- * costs rate/(1000+margin)) and trims the rate by a tenth; the rate climbs back
- * over `recoveryMs` and the margin shrinks by 1 ms per quiet second.
+ * configured. The pacer doubles the window margin (which only costs
+ * rate/(1000+margin)); if throttles keep coming it also pauses and trims the rate
+ * by a tenth each time. The rate climbs back over `recoveryMs` and the margin
+ * shrinks by 1 ms per quiet second.
  */
 export class Pacer {
   readonly limit: number;
@@ -42,6 +43,7 @@ export class Pacer {
   private lastRefill: number;
   private pausedUntil = 0;
   private consecutiveThrottles = 0;
+  private lastReactionAt = -Infinity;
 
   constructor(
     options: PacerOptions,
@@ -81,16 +83,26 @@ export class Pacer {
     this.head = (this.head + 1) % this.limit;
   }
 
-  /** The SMSC said ESME_RTHROTTLED or ESME_RMSGQFUL. */
-  throttled(): void {
+  /**
+   * The SMSC said ESME_RTHROTTLED or ESME_RMSGQFUL to a submit sent at `sentAt`.
+   * A whole window of submits already in flight is often throttled together: only
+   * the first answer after our last reaction counts, the others were sent before it.
+   */
+  throttled(sentAt: number = this.clock.now()): void {
     const now = this.clock.now();
+    if (sentAt < this.lastReactionAt) return;
+    this.lastReactionAt = now;
     this.refill(now);
     this.consecutiveThrottles += 1;
     this.marginMs = Math.min(this.maxMarginMs, this.marginMs * 2);
-    this.effectiveRate = Math.max(1, this.effectiveRate * 0.9);
     this.tokens = Math.min(this.tokens, 0);
-    const pause = Math.min(1000, 50 * 2 ** Math.min(this.consecutiveThrottles - 1, 5));
-    this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    // An isolated throttle is jitter at the window's edge: the wider margin is the answer.
+    // Throttles that keep coming mean the SMSC's limit is lower than ours: slow down too.
+    if (this.consecutiveThrottles > 1) {
+      this.effectiveRate = Math.max(1, this.effectiveRate * 0.9);
+      const pause = Math.min(1000, 50 * 2 ** Math.min(this.consecutiveThrottles - 2, 5));
+      this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    }
   }
 
   /** A submit was accepted: the SMSC is not complaining any more. */
