@@ -19,10 +19,26 @@ export interface BenchProfile {
     repeats: number;
   };
   e2e: {
-    /** Mixed jobs (~70% short GSM7, ~20% UCS-2, ~10% 3-part) per run. */
+    /** Mixed jobs (~70% short GSM7, ~20% UCS-2, ~10% 3-part) of the run at an unlimited SMSC rate. */
     jobs: number;
+    /**
+     * Mixed jobs of the run at 2 TX × 50 MPS. Its binds send 100 parts/s whatever happens, so
+     * 20,000 jobs would take 4 minutes to show the same figures: sized for about a minute.
+     */
+    limitedJobs: number;
     /** Single-part jobs of the run that counts AWS calls per single-part job. */
     singlePartJobs: number;
+    /** Mixed jobs of the run with MPS_PER_BIND far above what the store absorbs (0 = skip it). */
+    overloadJobs: number;
+    overloadCapMs: number;
+    /** Jobs of the floor, split between its replays before and after the unlimited run (a rate: it needs a backlog, not the same count). */
+    floorJobs: number;
+    /** No run lasts longer: one that has not finished then reports what it delivered. */
+    runCapMs: number;
+    /** Bare DynamoDB calls for this long before anything is measured: DynamoDB Local's JVM is several times slower until warm. */
+    warmupMs: number;
+    /** Then unmeasured jobs shaped like the unlimited run, warming the service, simulator and fauxqs; their calls per job drive the first floor replay. */
+    warmupJobs: number;
   };
   soak: {
     durationMs: number;
@@ -36,15 +52,15 @@ export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
   quick: {
     name: 'quick',
     rate: { mpsPerBind: [50, 500], binds: [1, 2], durationMs: 5_000, responseDelayMs: 100 },
-    engine: { windows: [10, 100], binds: [1, 2], submits: 5_000, warmup: 1_000, repeats: 1 },
-    e2e: { jobs: 1_000, singlePartJobs: 200 },
+    engine: { windows: [10, 100], binds: [1, 2], submits: 10_000, warmup: 2_000, repeats: 1 },
+    e2e: { jobs: 1_000, limitedJobs: 1_000, overloadJobs: 0, overloadCapMs: 0, floorJobs: 1_000, runCapMs: 120_000, singlePartJobs: 200, warmupMs: 10_000, warmupJobs: 300 },
     soak: { durationMs: 60_000, ratePerSecond: 100, dropEveryMs: 20_000, sampleEveryMs: 5_000 },
   },
   full: {
     name: 'full',
     rate: { mpsPerBind: [50, 500, 2000], binds: [1, 2], durationMs: 15_000, responseDelayMs: 100 },
-    engine: { windows: [1, 10, 100], binds: [1, 2, 3, 4], submits: 20_000, warmup: 3_000, repeats: 2 },
-    e2e: { jobs: 20_000, singlePartJobs: 1_000 },
+    engine: { windows: [1, 10, 100], binds: [1, 2, 3, 4], submits: 30_000, warmup: 5_000, repeats: 2 },
+    e2e: { jobs: 20_000, limitedJobs: 6_000, overloadJobs: 5_000, overloadCapMs: 90_000, floorJobs: 5_000, runCapMs: 300_000, singlePartJobs: 1_000, warmupMs: 30_000, warmupJobs: 1_000 },
     soak: { durationMs: 600_000, ratePerSecond: 100, dropEveryMs: 60_000, sampleEveryMs: 10_000 },
   },
 };

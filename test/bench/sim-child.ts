@@ -24,6 +24,11 @@ export interface SimCounters {
   accepted: number;
   throttled: number;
   receiptsAcked: number;
+  /** deliver_sm receipts written, redeliveries included. */
+  receiptsSent: number;
+  /** Receipts the ESME answered too late (the simulator waits 5 s) or with an error; each is sent again. */
+  receiptsTimedOut: number;
+  receiptsNacked: number;
   binds: number;
   /** CPU time of the simulator process so far, µs (user + system). */
   cpuMicros: number;
@@ -61,7 +66,16 @@ serve({
   counters(): SimCounters {
     const stats = current().stats;
     const cpu = process.cpuUsage();
-    return { accepted: stats.accepted, throttled: stats.throttled, receiptsAcked: stats.receiptsAcked, binds: stats.binds, cpuMicros: cpu.user + cpu.system };
+    return {
+      accepted: stats.accepted,
+      throttled: stats.throttled,
+      receiptsAcked: stats.receiptsAcked,
+      receiptsSent: stats.receiptsSent,
+      receiptsTimedOut: stats.receiptsTimedOut,
+      receiptsNacked: stats.receiptsNacked,
+      binds: stats.binds,
+      cpuMicros: cpu.user + cpu.system,
+    };
   },
   /** Acceptance times recorded since start (epoch ms), then forgets them. */
   takeAcceptances(): number[] {

@@ -1,0 +1,134 @@
+/**
+ * `npm run bench [-- --quick] [-- --only rate,engine,e2e,soak]`: the four scenarios of issue 5,
+ * measured side by side in one run. Prints markdown tables; writes every figure to
+ * bench-results/bench-<date>.json and the rate-over-time chart to bench-results/rate.svg.
+ *
+ * The soak runs in processes of its own alongside the other scenarios (its client and its
+ * simulator each in a child): it takes minutes at a light, steady 100 msg/s, and running it
+ * alone would make the full run exceed 15 minutes. Its own figures (RSS of its own process,
+ * pending, outcomes) are untouched by the others; theirs bear a constant ~100 msg/s of extra load.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runE2e, type E2eResult } from './e2e.js';
+import { runEngine, type EngineMeasure, type EngineRow } from './engine.js';
+import { PROFILES, type BenchProfile } from './profile.js';
+import { runRate, type RateRun } from './rate.js';
+import { e2eMarkdown, engineMarkdown, headerMarkdown, rateMarkdown, soakMarkdown, targetsMarkdown, type BenchHeader } from './report.js';
+import { runSoak, type SoakResult } from './soak.js';
+import { round } from './stats.js';
+import { rateChart } from './svg.js';
+import { checkTargets } from './targets.js';
+
+const SCENARIOS = ['rate', 'engine', 'e2e', 'soak'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
+
+function parseArgs(argv: string[]): { profile: BenchProfile; only: Set<Scenario> } {
+  let quick = false;
+  const only = new Set<Scenario>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') quick = true;
+    else if (arg === '--only') {
+      for (const name of (argv[++i] ?? '').split(',')) {
+        if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only takes ${SCENARIOS.join(', ')} (comma-separated); got "${name}"`);
+        only.add(name as Scenario);
+      }
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg} (try --help)`);
+  }
+  return { profile: quick ? PROFILES.quick : PROFILES.full, only: only.size > 0 ? only : new Set(SCENARIOS) };
+}
+
+function header(profile: BenchProfile): BenchHeader {
+  let commit: string | undefined;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    commit = undefined;
+  }
+  return {
+    date: new Date().toISOString(),
+    profile: profile.name,
+    cpu: cpus()[0]?.model ?? 'unknown CPU',
+    cores: cpus().length,
+    node: process.version,
+    loadAverage: loadavg(),
+    commit,
+  };
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+interface BenchResults {
+  header: BenchHeader;
+  durationS: number | null;
+  rate?: RateRun[];
+  engine?: { rows: EngineRow[]; all: EngineMeasure[] };
+  e2e?: E2eResult;
+  soak?: SoakResult;
+  targets: ReturnType<typeof checkTargets>;
+}
+
+async function main(): Promise<void> {
+  const { profile, only } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const head = header(profile);
+  log(`${profile.name} run: ${[...only].join(', ')}`);
+  const results: BenchResults = { header: head, durationS: null, targets: [] };
+
+  const soak = only.has('soak') ? runSoak(profile.soak, log) : undefined;
+  // Keep a failure of the background soak from surfacing as an unhandled rejection before we await it.
+  soak?.catch(() => undefined);
+  if (only.has('rate')) results.rate = await runRate(profile.rate, log);
+  if (only.has('engine')) results.engine = await runEngine(profile.engine, log);
+  if (only.has('e2e')) results.e2e = await runE2e(profile.e2e, log);
+  if (soak) {
+    log('waiting for the soak to finish');
+    results.soak = await soak;
+  }
+  results.durationS = round((Date.now() - started) / 1000, 1);
+  results.targets = checkTargets({
+    ...(results.rate && { rate: results.rate }),
+    ...(results.engine && { engine: results.engine.rows }),
+    ...(results.e2e && { e2e: results.e2e }),
+    ...(results.soak && { soak: results.soak }),
+  });
+
+  const sections = [headerMarkdown(head)];
+  if (results.rate) sections.push(rateMarkdown(results.rate));
+  if (results.engine) sections.push(engineMarkdown(results.engine.rows));
+  if (results.e2e) sections.push(e2eMarkdown(results.e2e));
+  if (results.soak) sections.push(soakMarkdown(results.soak));
+  sections.push(targetsMarkdown(results.targets), `Total: ${results.durationS} s.`);
+  process.stdout.write(`${sections.join('\n\n')}\n`);
+
+  await mkdir(OUT_DIR, { recursive: true });
+  const jsonFile = `${OUT_DIR}bench-${head.date.replace(/[:.]/g, '-')}.json`;
+  await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  log(`figures written to ${jsonFile}`);
+  if (results.rate) {
+    const series = results.rate.map((r) => ({ label: `${r.mpsPerBind} MPS × ${r.binds} bind${r.binds > 1 ? 's' : ''}`, values: r.perSecond.map((v) => v / r.allowedPerSecond) }));
+    await writeFile(`${OUT_DIR}rate.svg`, rateChart(series, `Rate fidelity: accepted per second ÷ allowed (${head.date.slice(0, 10)}, ${profile.name})`));
+    log(`chart written to ${OUT_DIR}rate.svg`);
+  }
+}
+
+// Children (simulators, fauxqs, DynamoDB Local) are killed by their own exit hooks.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
