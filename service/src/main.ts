@@ -52,7 +52,9 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
   if (!config.smpp.tls) logger.warn({ host: config.smpp.host, port: config.smpp.port }, 'SMPP_TLS=false: credentials and messages cross the network in plaintext');
 
   const sqs = deps.clients?.sqs ?? createSqsClient(config.aws.region);
-  const dynamodb = deps.clients?.dynamodb ?? new DynamoDBClient({ region: config.aws.region });
+  // The SDK's default of 50 sockets queues receipts behind a burst of claims (measured under overload).
+  const pool = { maxSockets: 256, keepAlive: true };
+  const dynamodb = deps.clients?.dynamodb ?? new DynamoDBClient({ region: config.aws.region, requestHandler: { httpAgent: pool, httpsAgent: pool } });
   const credentials: CredentialsProvider = config.smpp.credentialsSecretId
     ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
     : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });

@@ -73,6 +73,9 @@ interface InProgress {
   visibleUntil: number;
 }
 
+/** Jobs held in memory at most, whatever the binds' capacity. */
+const MAX_IN_PROGRESS = 500;
+
 /** Writes after a submit must land: a lost SUBMITTED record would resend the SMS. */
 const STORE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 16000];
 
@@ -97,7 +100,8 @@ export class OutboundPipeline {
 
   constructor(private readonly o: OutboundOptions) {
     this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 60;
-    this.maxInProgress = Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2)));
+    // Capped too: at high MPS, 2 s of capacity is more jobs than the store can claim in time (measured overload).
+    this.maxInProgress = Math.min(MAX_IN_PROGRESS, Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2))));
     this.deletes = new Batcher((handles) => o.queue.delete(handles));
     this.receiveWaitSeconds = Math.min(SQS_MAX_WAIT_SECONDS, Math.max(1, Math.floor((o.shutdownGraceMs ?? 20_000) / 2000)));
     // Every queued part and SDK call listens on these two signals; hundreds at once is normal here.

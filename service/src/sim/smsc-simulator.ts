@@ -561,6 +561,8 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
   }
 
   private onSession(session: Session, transport: Transport): void {
+    // As the connector does: no Nagle, so arrival times reflect send times.
+    session.socket.setNoDelay(true);
     const id = `${transport}-${this.nextSessionNumber++}`;
     const s: SimSession = {
       id,

@@ -352,6 +352,9 @@ function connect(options: SessionOptions): Promise<Session> {
     session.once('close', () => fail(new Error('connection closed during set-up')));
     session.once(options.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
+      // Nagle would hold small PDUs for the peer's delayed ACK (~40 ms) and send them in
+      // pairs: paced submits would then arrive bunched and trip the SMSC's 1-second window.
+      session.socket.setNoDelay(true);
       session.removeAllListeners();
       resolve(session);
     });
