@@ -18,6 +18,7 @@ import { startChildService, type ChildService } from '../support/child-service.j
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { uniqueName, type LocalEnvironment } from './environment.js';
 import { makeJobs, receiptOutcome, type FaultJob } from './jobs.js';
+import { serviceEnv } from '../support/service-env.js';
 
 export type Size = 'ci' | 'full';
 
@@ -28,28 +29,6 @@ export interface RigOptions {
   sim?: SmscSimulatorOptions;
   /** The account the services bind with. @defaultvalue test/secret, 8 binds, 10,000 msg/s per bind */
   account?: Partial<SmscAccount>;
-}
-
-/** The service settings every fault starts from (in-process and child alike); scenarios override some. */
-export function baseServiceEnv(smscPort: number, queueUrl: string, tableName: string): Record<string, string> {
-  return {
-    SMPP_HOST: '127.0.0.1',
-    SMPP_PORT: String(smscPort),
-    SMPP_TLS: 'false',
-    SMPP_SYSTEM_ID: 'test',
-    SMPP_PASSWORD: 'secret',
-    OUTBOUND_QUEUE_URL: queueUrl,
-    MESSAGES_TABLE: tableName,
-    AWS_REGION: 'us-east-1',
-    HEALTH_PORT: '0',
-    MPS_PER_BIND: '500',
-    WINDOW_SIZE: '20',
-    RESPONSE_TIMEOUT_MS: '2000',
-    ENQUIRE_LINK_INTERVAL_MS: '5000',
-    // Shorter than the production 20 s: a stop waits up to half the grace for an empty long poll,
-    // and every fault ends by stopping its services. Faults about stopping set their own.
-    SHUTDOWN_GRACE_MS: '5000',
-  };
 }
 
 export interface ServiceStart {
@@ -106,7 +85,7 @@ export class Rig {
 
   /** The full environment of a service process: AWS stand-ins plus service settings. */
   serviceEnv(overrides: Record<string, string> = {}): Record<string, string> {
-    const env: Record<string, string> = { ...this.env.env, ...baseServiceEnv(this.smscPort, this.queueUrl, this.env.tableName), ...overrides };
+    const env: Record<string, string> = { ...this.env.env, ...serviceEnv(this.smscPort, this.queueUrl, this.env.tableName), ...overrides };
     for (const [k, v] of Object.entries(env)) if (v === '') delete env[k];
     return env;
   }

@@ -10,30 +10,13 @@ import { startService, type RunningService } from '../../service/src/main.js';
 import { SmscSimulator, type SmscSimulatorOptions } from '../../service/src/sim/smsc-simulator.js';
 import { sendSms, type SmsInput } from '../../service/src/tools/client.js';
 import { useLocalAws, type LocalAwsForTests } from './aws.js';
+import { serviceEnv } from './service-env.js';
+
+export { serviceEnv };
 
 /** A job whose destination is unique, so the simulator's records map back to it. */
 export function job(n: number, overrides: Partial<SmsInput> & { id: string }): SmsInput & { id: string } {
   return { to: `+6598${String(n).padStart(6, '0')}`, from: '8x8', text: `Test message ${n}`, ...overrides };
-}
-
-export function serviceEnv(port: number, queueUrl: string, tableName: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    SMPP_HOST: '127.0.0.1',
-    SMPP_PORT: String(port),
-    SMPP_TLS: 'false',
-    SMPP_SYSTEM_ID: 'test',
-    SMPP_PASSWORD: 'secret',
-    OUTBOUND_QUEUE_URL: queueUrl,
-    MESSAGES_TABLE: tableName,
-    AWS_REGION: 'us-east-1',
-    HEALTH_PORT: '0',
-    MPS_PER_BIND: '500',
-    WINDOW_SIZE: '20',
-    RESPONSE_TIMEOUT_MS: '2000',
-    ENQUIRE_LINK_INTERVAL_MS: '5000',
-    SHUTDOWN_GRACE_MS: '5000',
-    ...extra,
-  };
 }
 
 export interface TestStack {
