@@ -99,17 +99,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     smpp,
     outbound,
     healthPort: (health.address() as AddressInfo).port,
-    ready: () =>
-      isReady()
-        ? Promise.resolve()
-        : new Promise((resolve) => {
-            const check = () => {
-              if (!isReady()) return;
-              smpp.off('readiness', check);
-              resolve();
-            };
-            smpp.on('readiness', check);
-          }),
+    ready: () => smpp.whenReady(1, 1),
     stop: () =>
       (stopping ??= (async () => {
         const started = clock.now();

@@ -78,18 +78,7 @@ function client(port: number, overrides: Partial<SmppClientOptions> = {}): SmppC
   return c;
 }
 
-function ready(c: SmppClient, tx = 1, rx = 0): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const r = c.readiness();
-      if (r.tx < tx || r.rx < rx) return;
-      c.off('readiness', check);
-      resolve();
-    };
-    c.on('readiness', check);
-    check();
-  });
-}
+const ready = (c: SmppClient, tx = 1, rx = 0): Promise<void> => c.whenReady(tx, rx);
 
 /**
  * Why the bind lost its link: 'unbound' once it was bound, or 'bind-failed' when the garbage

@@ -79,19 +79,7 @@ function client(port: number, overrides: Partial<SmppClientOptions> = {}) {
   return c;
 }
 
-function ready(c: SmppClient, tx = 1, rx = 1): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const r = c.readiness();
-      if (r.tx >= tx && r.rx >= rx) {
-        c.off('readiness', check);
-        resolve();
-      }
-    };
-    c.on('readiness', check);
-    check();
-  });
-}
+const ready = (c: SmppClient, tx = 1, rx = 1): Promise<void> => c.whenReady(tx, rx);
 
 describe('SmppClient against the simulator', () => {
   it('binds over TLS 1.3 with the simulator CA, submits, and gets the receipt on the receiver', async () => {

@@ -101,6 +101,20 @@ export class SmppClient extends EventEmitter {
     return { tx, rx };
   }
 
+  /** Resolves once at least `tx` sending and `rx` receiving binds are bound. */
+  whenReady(tx = 1, rx = 1): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const r = this.readiness();
+        if (r.tx < tx || r.rx < rx) return;
+        this.off('readiness', check);
+        resolve();
+      };
+      this.on('readiness', check);
+      check();
+    });
+  }
+
   /** Submits waiting for a bind (not yet sent). */
   get queued(): number {
     return this.queue.length;

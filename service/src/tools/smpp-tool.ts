@@ -121,17 +121,7 @@ export async function sendDirect(
     },
   });
   client.start();
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      const r = client.readiness();
-      if (r.tx > 0 && (!opts.waitReceipts || r.rx > 0)) {
-        client.off('readiness', check);
-        resolve();
-      }
-    };
-    client.on('readiness', check);
-    check();
-  });
+  await client.whenReady(1, opts.waitReceipts ? 1 : 0);
   const refs = new ReferenceCounter();
   const source = toSmppAddress(opts.from);
   const destination = toSmppAddress(opts.to);
