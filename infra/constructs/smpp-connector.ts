@@ -230,6 +230,9 @@ export class SmppConnector extends Construct {
     const taskRole = this.taskDefinition.taskRole;
     this.queue.grantConsumeMessages(taskRole);
     this.table.grantReadWriteData(taskRole);
+    // New jobs are claimed as a batch of PartiQL INSERTs (BatchExecuteStatement), which
+    // grantReadWriteData does not cover.
+    this.table.grant(taskRole, 'dynamodb:PartiQLInsert');
     this.credentialsSecret.grantRead(taskRole);
   }
 }

@@ -11,7 +11,7 @@ import { startFauxqs, type LocalAwsEndpoints, type LocalEndpoint } from '../../s
 import { sendSms } from '../../service/src/tools/client.js';
 import { serve } from './children.js';
 import { benchJobs, type JobMix } from './jobs.js';
-import { countCalls, type CallCounts } from './sdk-counter.js';
+import { countCalls, type CallCounts } from '../support/sdk-counter.js';
 
 export interface ProduceRequest {
   queueUrl: string;

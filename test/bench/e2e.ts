@@ -21,7 +21,7 @@ import { readItemTimes } from './items.js';
 import { benchJobs, partsOf, type JobMix } from './jobs.js';
 import { pollUntil } from './load.js';
 import type { BenchProfile } from './profile.js';
-import { countCalls, perJob, sumCounts, type CallCounts } from './sdk-counter.js';
+import { countCalls, perJob, sumCounts, type CallCounts } from '../support/sdk-counter.js';
 import { SIM_ACCOUNT, startSimProcess, type SimProcess } from './sim-process.js';
 import type { ProduceResult } from './aws-child.js';
 import { latencySummary, round } from './stats.js';

@@ -4,14 +4,33 @@
  * progress, two lanes per job), with no SMPP and no service logic. Ours ÷ floor says how much of
  * the end-to-end rate the connector itself costs; near 1, the emulators are the limit.
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchExecuteStatementCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../service/src/aws/queue.js';
 import { sleep } from './load.js';
-import { countCalls, type CallCounts } from './sdk-counter.js';
+import { countCalls, type CallCounts } from '../support/sdk-counter.js';
 
-/** The per-job calls to replay; SQS receives are not replayed by count but done as the service does them. */
-export const REPLAYED = ['UpdateItem', 'GetItem', 'PutItem', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch'] as const;
+/**
+ * The per-job calls to replay; SQS receives are not replayed by count but done as the service does
+ * them. The first in this order that a job has is its claim.
+ */
+export const REPLAYED = [
+  'BatchExecuteStatement',
+  'UpdateItem',
+  'TransactWriteItems',
+  'GetItem',
+  'PutItem',
+  'DeleteMessageBatch',
+  'ChangeMessageVisibilityBatch',
+] as const;
 type Replayed = (typeof REPLAYED)[number];
 
 export interface FloorPlan {
@@ -51,6 +70,8 @@ export async function runFloor(plan: FloorPlan): Promise<FloorOutcome> {
   let received = 0;
   let lastDone = Date.now();
   const jobs: Promise<void>[] = [];
+  // A batched claim carries the claims of as many jobs as the service's averaged (1 / its rate).
+  const claimsPerBatch = Math.min(25, Math.max(1, Math.round(1 / (plan.perJob.BatchExecuteStatement ?? 1))));
 
   const runJob = async (message: Message, n: number): Promise<void> => {
     const key = `floor-${message.MessageId ?? n}`;
@@ -89,6 +110,37 @@ export async function runFloor(plan: FloorPlan): Promise<FloorOutcome> {
             ExpressionAttributeNames: { '#k': 'kind', '#u': 'updatedAt', '#v': 'version' },
             ExpressionAttributeValues: { ':k': { S: 'FLOOR' }, ':u': { S: new Date().toISOString() }, ':z': { N: '0' }, ':one': { N: '1' } },
             ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return;
+      case 'BatchExecuteStatement': {
+        const now = new Date().toISOString();
+        await ddb.send(
+          new BatchExecuteStatementCommand({
+            Statements: Array.from({ length: claimsPerBatch }, (_, j) => ({
+              Statement: `INSERT INTO "${plan.table}" VALUE {'id': ?, 'kind': ?, 'status': ?, 'createdAt': ?, 'updatedAt': ?, 'version': ?}`,
+              Parameters: [{ S: `${key}#claim${j}` }, { S: 'FLOOR' }, { S: 'SUBMITTING' }, { S: now }, { S: now }, { N: '1' }],
+            })),
+          }),
+        );
+        return;
+      }
+      case 'TransactWriteItems':
+        await ddb.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: plan.table,
+                  Key: { id: { S: `${key}#correlation` } },
+                  UpdateExpression: 'SET #k = :k, #m = :m',
+                  ConditionExpression: 'attribute_not_exists(#r)',
+                  ExpressionAttributeNames: { '#k': 'kind', '#m': 'messageId', '#r': 'receipts' },
+                  ExpressionAttributeValues: { ':k': { S: 'FLOOR' }, ':m': { S: key } },
+                },
+              },
+              { Put: { TableName: plan.table, Item: statusLikeItem(key) } },
+            ],
           }),
         );
         return;

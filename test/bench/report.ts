@@ -76,7 +76,9 @@ export function engineMarkdown(rows: EngineRow[]): string {
 
 export function e2eMarkdown(e: E2eResult): string {
   const pct = (p: { p50: number | null; p95: number | null; p99: number | null }): string => `${n(p.p50)} / ${n(p.p95)} / ${n(p.p99)}`;
-  const commands = ['ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'UpdateItem', 'GetItem', 'PutItem'];
+  const known = ['ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'BatchExecuteStatement', 'TransactWriteItems', 'UpdateItem', 'GetItem', 'PutItem'];
+  const seen = new Set(e.runs.flatMap((r) => Object.keys(r.callsPerJob.byCommand)));
+  const commands = [...known.filter((c) => seen.has(c)), ...[...seen].filter((c) => !known.includes(c)).sort()];
   const parts = [
     '## 3. End to end (fauxqs + DynamoDB Local + simulator + service)',
     '',

@@ -142,7 +142,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     expect(resources(t, 'AWS::EC2::VPCEndpoint')).toHaveLength(7);
   });
 
-  it('grants the task exactly: consume the queue, read/write the table, read the secret', () => {
+  it('grants the task exactly: consume the queue, read/write the table (PartiQL inserts included), read the secret', () => {
     expect(policyActions(template(name), 'TaskTaskRoleDefaultPolicy')).toEqual([
       ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
       [
@@ -159,6 +159,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
         'dynamodb:Scan',
         'dynamodb:UpdateItem',
       ],
+      ['dynamodb:PartiQLInsert'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
     ]);
   });

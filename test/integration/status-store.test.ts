@@ -5,8 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageStatus, type ErrorDetail, type Job, type Receipt, type ReceiptStatus } from '../../service/src/domain.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StatusStore, type StatusItem } from '../../service/src/aws/status-store.js';
 import { useLocalAws, uniqueName } from '../support/aws.js';
+import { countCalls, type CallCounter } from '../support/sdk-counter.js';
 
 const aws = useLocalAws();
 let tableName: string;
@@ -18,8 +20,20 @@ beforeAll(async () => {
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const LEASE_MS = 60_000;
 
-function makeStore(options: { clock?: () => number; ttlDays?: number } = {}): StatusStore {
-  return new StatusStore({ client: aws.dynamodb, tableName, clock: options.clock ?? (() => T0), ...(options.ttlDays === undefined ? {} : { ttlDays: options.ttlDays }) });
+function makeStore(options: { clock?: () => number; ttlDays?: number; client?: DynamoDBClient } = {}): StatusStore {
+  return new StatusStore({
+    client: options.client ?? aws.dynamodb,
+    tableName,
+    clock: options.clock ?? (() => T0),
+    ...(options.ttlDays === undefined ? {} : { ttlDays: options.ttlDays }),
+  });
+}
+
+/** A store on a client of its own whose calls are counted by command. */
+function countedStore(): { store: StatusStore; calls: CallCounter; close(): void } {
+  const client = new DynamoDBClient({});
+  const calls = countCalls(client);
+  return { store: makeStore({ client }), calls, close: () => client.destroy() };
 }
 
 function makeJob(overrides: Partial<Job> = {}): Job {
@@ -380,6 +394,103 @@ describe('StatusStore (DynamoDB Local)', () => {
       await store.claim(job, claimOpts('task-a'));
       // Assess
       expect((await getItem(store, job.id)).expiresAt).toBe(Math.floor(T0 / 1000) + 7 * 86_400);
+    });
+  });
+
+  describe('calls per job', () => {
+    it('claims the jobs of one receive in one call, and each new id once', async () => {
+      // Prepare
+      const { store, calls, close } = countedStore();
+      const jobs = Array.from({ length: 10 }, () => makeJob());
+      try {
+        // Act: the same turn of the event loop, as a receive's jobs are claimed; the first id twice.
+        const outcomes = await Promise.all([...jobs, jobs[0] as Job].map((job) => store.claim(job, claimOpts('task-a'))));
+        // Assess
+        expect(outcomes.slice(0, 10)).toEqual(jobs.map(() => ({ outcome: 'claimed', acceptedParts: {} })));
+        expect(outcomes[10]).toEqual({ outcome: 'busy' });
+        expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 1, UpdateItem: 1 });
+        for (const job of jobs) expect(await getItem(store, job.id)).toMatchObject({ status: 'SUBMITTING', attempts: 1, version: 1, claimOwner: 'task-a', to: job.to });
+      } finally {
+        close();
+      }
+    });
+
+    it('writes the same item for a batched claim as for a single one', async () => {
+      // Prepare
+      const store = makeStore();
+      const [a, b] = [makeJob({ metadata: { k: 'v' } }), makeJob({ metadata: { k: 'v' } })];
+      const single = makeJob({ metadata: { k: 'v' } });
+      // Act
+      await Promise.all([store.claim(a, claimOpts('task-a')), store.claim(b, claimOpts('task-a'))]);
+      await store.claim(single, claimOpts('task-a'));
+      // Assess
+      const normalise = (item: StatusItem): object => ({ ...item, id: 'x', sqsMessageId: 'x', to: 'x' });
+      expect(normalise(await getItem(store, a.id))).toEqual(normalise(await getItem(store, single.id)));
+    });
+
+    it('records a single-part job in three DynamoDB calls: claim (shared), accepted, receipt', async () => {
+      // Prepare
+      const { store, calls, close } = countedStore();
+      const jobs = Array.from({ length: 5 }, () => ({ job: makeJob(), smsc: makeSmscId() }));
+      try {
+        // Act: the receipt races its own recordAccepted, as it does against a fast SMSC.
+        await Promise.all(jobs.map(({ job }) => store.claim(job, claimOpts('task-a'))));
+        await Promise.all(
+          jobs.map(({ job, smsc }) =>
+            Promise.all([
+              store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1),
+              store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys),
+            ]),
+          ),
+        );
+        // Assess
+        expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 1, TransactWriteItems: 5, PutItem: 5 });
+        for (const { job, smsc } of jobs) {
+          expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'DELIVERED' } } });
+        }
+      } finally {
+        close();
+      }
+    });
+
+    it('applies a receipt that arrives on another task through the correlation item', async () => {
+      // Prepare: task A submitted it; the SMSC sends the receipt to task B's receiver bind.
+      const taskA = makeStore();
+      const taskB = makeStore();
+      const { job, smsc } = await submitted(taskA);
+      // Act
+      const outcome = await taskB.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+      // Assess
+      expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+      expect(await getItem(taskA, job.id)).toMatchObject({ status: 'DELIVERED', stat: 'DELIVRD' });
+    });
+
+    it('moves a reused SMSC id to the new message, so its receipts are not applied to the old one', async () => {
+      // Prepare: task A's correlation says the id belongs to the old message; task B gets it again.
+      const taskA = makeStore();
+      const taskB = makeStore();
+      const { job: old, smsc } = await submitted(taskA);
+      const job = makeJob();
+      await taskB.claim(job, claimOpts('task-b'));
+      // Act
+      await taskB.recordAccepted(job.id, 'task-b', [{ part: 1, ...smsc }], 1);
+      const outcome = await makeStore().recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+      // Assess
+      expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+      expect((await getItem(taskA, old.id)).status).toBe('SUBMITTED');
+    });
+
+    it('records the parts even when another task wrote the message since this task last saw it', async () => {
+      // Prepare: task A claims; task B records a failed attempt's error on it (a newer version).
+      const taskA = makeStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      await taskA.claim(job, claimOpts('task-a'));
+      await makeStore().releaseClaim(job.id, 'task-b', { error: { code: 'X', name: 'X', description: 'x' } });
+      // Act
+      await taskA.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+      // Assess
+      expect(await getItem(taskA, job.id)).toMatchObject({ status: 'SUBMITTED', lastError: { code: 'X' }, parts: { 1: { smscMessageId: smsc.smscMessageId } } });
     });
   });
 });

@@ -47,12 +47,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  BatchExecuteStatementCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { isFinal, MessageStatus, STATUS_RANK, type ErrorDetail, type Job, type MoMessage, type Receipt } from '../domain.js';
 import { ConfigError, StoreError } from '../errors.js';
@@ -65,6 +69,20 @@ export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 export const CORRELATION_PREFIX = 'SMSCID#';
 /** Prefix of MO items' ids. */
 export const MO_PREFIX = 'MO#';
+
+/** Where a receipt with a given correlation key goes, once `recorded` resolves true. */
+interface Route {
+  messageId: string;
+  part: number;
+  recorded: Promise<boolean>;
+}
+
+interface PendingClaim {
+  job: Job;
+  opts: ClaimOptions;
+  resolve: (outcome: ClaimOutcome) => void;
+  reject: (err: unknown) => void;
+}
 
 /** State of one SMS part of a message. */
 export interface PartState {
@@ -148,6 +166,14 @@ export type ReceiptOutcome =
 
 export type RecordInvalidOutcome = { outcome: 'recorded' } | { outcome: 'exists' };
 
+export interface ClaimOptions {
+  owner: string;
+  leaseMs: number;
+  sqsMessageId: string;
+  encoding: string;
+  segments: number;
+}
+
 /** A part accepted by the SMSC, with the correlation keys of its SMSC message id. */
 export interface AcceptedPart {
   part: number;
@@ -169,12 +195,21 @@ export interface StatusStoreOptions {
   /** Epoch milliseconds. @defaultvalue Date.now */
   clock?: () => number;
   logger?: StoreLogger;
+  /**
+   * Correlation keys of recently accepted parts kept in memory, so that a receipt arriving on this
+   * task is applied in one write instead of going through its correlation item. @defaultvalue 50000
+   */
+  receiptRoutes?: number;
 }
 
 /** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
 const MAX_CONFLICT_RETRIES = 10;
 /** Items remembered for the first try of a read-modify-write (about a minute of traffic at 100 jobs/s). */
 const RECENT_ITEMS = 5000;
+/** BatchExecuteStatement takes at most 25 statements. */
+const CLAIM_BATCH = 25;
+/** Items in one TransactWriteItems; more (a long message with ambiguous ids) goes step by step. */
+const MAX_TRANSACT_ITEMS = 25;
 const SUBMITTED_RANK = STATUS_RANK.SUBMITTED;
 
 /** DynamoDB adapter for message status, correlation and MO items (see the item model above). */
@@ -190,25 +225,128 @@ export class StatusStore {
    * reads again), which saves the GetItem in the usual claim → accepted → receipt sequence.
    */
   readonly #recent = new Map<string, StatusItem>();
+  /**
+   * Correlation key → the part it was accepted for, with the promise of that record landing. The
+   * durable correlation item is still written (receipts may arrive on any task's receiver); this
+   * only spares a receipt arriving here the extra write and the race with its own recordAccepted.
+   */
+  readonly #routes = new Map<string, Route>();
+  readonly #maxRoutes: number;
+  /** Tail of the writes queued per MESSAGE id: this task's writes to one item go one at a time, never racing each other. */
+  readonly #writing = new Map<string, Promise<unknown>>();
+  #pendingClaims: PendingClaim[] = [];
+  #claimTimer: NodeJS.Immediate | undefined;
 
   constructor(options: StatusStoreOptions) {
     const ttlDays = options.ttlDays ?? 30;
     const problems: string[] = [];
     if (options.tableName.length === 0) problems.push('tableName must not be empty');
     if (!Number.isFinite(ttlDays) || ttlDays <= 0) problems.push(`ttlDays must be a positive number (got ${ttlDays})`);
+    const routes = options.receiptRoutes ?? 50_000;
+    if (!Number.isInteger(routes) || routes < 0) problems.push(`receiptRoutes must be a whole number ≥ 0 (got ${routes})`);
     if (problems.length > 0) throw new ConfigError(problems);
     this.#client = options.client;
     this.#table = options.tableName;
     this.#ttlSeconds = Math.round(ttlDays * 86_400);
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
+    this.#maxRoutes = routes;
   }
 
   /**
-   * Takes the job for submission, in one conditional write: creates the item, or takes it when it is
-   * SUBMITTING and nobody else holds an unexpired lease. The same id sent twice is submitted once.
+   * Takes the job for submission: creates the item, or takes it when it is SUBMITTING and nobody
+   * holds an unexpired lease. The same id claimed twice at once (even by one task) is claimed once.
+   *
+   * Claims made in the same turn of the event loop (a receive's worth) go out together: new ids as
+   * one BatchExecuteStatement of INSERTs (each succeeds or fails on its own, at the cost of single
+   * writes), and whatever that does not settle as the conditional UpdateItem below.
    */
-  async claim(job: Job, opts: { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number }): Promise<ClaimOutcome> {
+  claim(job: Job, opts: ClaimOptions): Promise<ClaimOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#pendingClaims.push({ job, opts, resolve, reject });
+      if (this.#pendingClaims.length >= CLAIM_BATCH) this.#flushClaims();
+      else this.#claimTimer ??= setImmediate(() => this.#flushClaims());
+    });
+  }
+
+  #flushClaims(): void {
+    if (this.#claimTimer !== undefined) clearImmediate(this.#claimTimer);
+    this.#claimTimer = undefined;
+    const batch = this.#pendingClaims;
+    this.#pendingClaims = [];
+    void this.#claimBatch(batch);
+  }
+
+  async #claimBatch(batch: PendingClaim[]): Promise<void> {
+    const now = this.#clock();
+    const fresh: { claim: PendingClaim; item: StatusItem }[] = [];
+    const rest: PendingClaim[] = [];
+    const ids = new Set<string>();
+    for (const c of batch) {
+      // An id this task has written exists already; a second claim of an id in the batch must see the first.
+      if (ids.has(c.job.id) || this.#recent.has(c.job.id)) rest.push(c);
+      else {
+        ids.add(c.job.id);
+        fresh.push({ claim: c, item: this.#newClaim(c.job, c.opts, now) });
+      }
+    }
+    if (fresh.length === 1) rest.unshift(...fresh.splice(0).map((f) => f.claim));
+    if (fresh.length > 0) {
+      let responses: { Error?: unknown }[] | undefined;
+      try {
+        const out = await this.#client.send(
+          new BatchExecuteStatementCommand({
+            Statements: fresh.map(({ item }) => {
+              const attrs = toItem(item);
+              const names = Object.keys(attrs);
+              return { Statement: `INSERT INTO "${this.#table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => attrs[n] as AttributeValue) };
+            }),
+          }),
+        );
+        responses = out.Responses;
+      } catch (err) {
+        this.#logger?.debug({ err: (err as Error).message, claims: fresh.length }, 'batched claim failed; claiming one by one');
+      }
+      fresh.forEach(({ claim, item }, i) => {
+        const r = responses?.[i];
+        if (r === undefined || r.Error !== undefined) {
+          rest.push(claim); // DuplicateItem (the id exists), throttled, or the batch failed
+          return;
+        }
+        this.#remember(item);
+        claim.resolve({ outcome: 'claimed', acceptedParts: {} });
+      });
+    }
+    for (const c of rest) this.#claimOne(c.job, c.opts).then(c.resolve, c.reject);
+  }
+
+  /** The item a first claim creates (the same as #claimOne's update writes on an absent item). */
+  #newClaim(job: Job, opts: ClaimOptions, now: number): StatusItem {
+    return {
+      id: job.id,
+      kind: ItemKind.MESSAGE,
+      status: MessageStatus.SUBMITTING,
+      statusRank: STATUS_RANK.SUBMITTING,
+      to: job.to,
+      from: job.from,
+      encoding: opts.encoding,
+      segments: opts.segments,
+      sqsMessageId: opts.sqsMessageId,
+      createdAt: iso(now),
+      updatedAt: iso(now),
+      attempts: 1,
+      unknownOutcomes: 0,
+      parts: {},
+      history: [{ status: MessageStatus.SUBMITTING, at: iso(now) }],
+      claimOwner: opts.owner,
+      claimExpiresAt: now + opts.leaseMs,
+      version: 1,
+      expiresAt: this.#expiresAt(now),
+      ...(job.metadata === undefined ? {} : { metadata: job.metadata }),
+    };
+  }
+
+  async #claimOne(job: Job, opts: ClaimOptions): Promise<ClaimOutcome> {
     const now = this.#clock();
     const x = new Expr();
     const sets = [
@@ -232,9 +370,11 @@ export class StatusStore {
       `${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
     ];
     if (job.metadata !== undefined) sets.push(`${x.n('metadata')} = ${x.v(job.metadata)}`);
+    // A lease held by anyone, this task included, blocks the claim: the same job received twice
+    // at once must be sent once. A released lease has no owner.
     const condition =
       `attribute_not_exists(${x.n('id')}) OR (${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)} AND ` +
-      `(attribute_not_exists(${x.n('claimOwner')}) OR ${x.n('claimOwner')} = ${x.v(opts.owner)} OR ${x.n('claimExpiresAt')} < ${x.v(now)}))`;
+      `(attribute_not_exists(${x.n('claimOwner')}) OR ${x.n('claimExpiresAt')} < ${x.v(now)}))`;
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({
@@ -257,6 +397,7 @@ export class StatusStore {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`claim of ${job.id} failed`, { cause: err });
       const old = fromItem<StatusItem>(err.Item) ?? (await this.get(job.id));
+      if (old !== undefined) this.#remember(old);
       if (old === undefined || old.status === MessageStatus.SUBMITTING) return { outcome: 'busy' };
       return { outcome: 'done', status: old.status };
     }
@@ -284,14 +425,71 @@ export class StatusStore {
   }
 
   /**
-   * Records the parts the SMSC accepted: their correlation items first (applying any receipt that
-   * arrived early), then the message. Once all `totalParts` are present the message becomes SUBMITTED
-   * (never lower than it already is) and the claim is cleared. Safe to repeat, and safe when a
-   * receipt for the message is applied concurrently.
+   * Records the parts the SMSC accepted: their correlation items (applying any receipt that arrived
+   * early) and the message. Once all `totalParts` are present the message becomes SUBMITTED (never
+   * lower than it already is) and the claim is cleared. Safe to repeat, and safe when a receipt for
+   * the message is applied concurrently.
+   *
+   * Usually one TransactWriteItems: the correlations, on condition that no receipt is parked in them,
+   * and the message, on condition of the version this task last wrote. When a condition fails, step
+   * by step: each correlation swapped in (returning what was parked), then the message.
    */
   async recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<void> {
     if (parts.some((p) => p.keys.length === 0)) throw new StoreError('recordAccepted: every part needs at least one correlation key', { retryable: false });
     const now = this.#clock();
+    let settle: (recorded: boolean) => void = () => undefined;
+    const route: Omit<Route, 'part'> = { messageId: id, recorded: new Promise<boolean>((r) => (settle = r)) };
+    for (const p of parts) for (const k of p.keys) this.#addRoute(k, { ...route, part: p.part });
+    try {
+      if (!(await this.#acceptInOneWrite(id, owner, parts, totalParts, now))) await this.#acceptStepByStep(id, owner, parts, totalParts, now);
+      settle(true);
+    } catch (err) {
+      settle(false);
+      for (const p of parts) for (const k of p.keys) if (this.#routes.get(k)?.recorded === route.recorded) this.#routes.delete(k);
+      throw err;
+    }
+  }
+
+  /** The single-write path of recordAccepted; false when it could not be used or a condition failed. */
+  #acceptInOneWrite(id: string, owner: string, parts: AcceptedPart[], totalParts: number, now: number): Promise<boolean> {
+    const correlations = parts.flatMap((p) => p.keys.map((k) => ({ k, part: p.part })));
+    if (correlations.length + 1 > MAX_TRANSACT_ITEMS) return Promise.resolve(false);
+    return this.#serially(id, async () => {
+      const current = this.#recent.get(id);
+      if (current === undefined) return false;
+      const next = this.#withAccepted(structuredClone(current), owner, parts, [], totalParts, now);
+      next.version = current.version + 1;
+      const items: TransactWriteItem[] = correlations.map(({ k, part }) => {
+        const x = new Expr();
+        return {
+          Update: {
+            TableName: this.#table,
+            Key: key(CORRELATION_PREFIX + k),
+            UpdateExpression:
+              `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(id)}, ` +
+              `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+            // A parked receipt, or a key that belonged to another message, needs the step-by-step path.
+            ConditionExpression: `attribute_not_exists(${x.n('receipts')}) AND (attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(id)})`,
+            ...x.params(),
+          },
+        };
+      });
+      const x = new Expr();
+      items.push({ Put: { TableName: this.#table, Item: toItem(next), ConditionExpression: `${x.n('version')} = ${x.v(current.version)}`, ...x.params() } });
+      try {
+        await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw new StoreError(`recordAccepted of ${id} failed`, { cause: err });
+        if (err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') this.#recent.delete(id);
+        this.#logger?.debug({ messageId: id, reasons: err.CancellationReasons?.map((r) => r.Code) }, 'recordAccepted in one write refused; going step by step');
+        return false;
+      }
+      this.#remember(next);
+      return true;
+    });
+  }
+
+  async #acceptStepByStep(id: string, owner: string, parts: AcceptedPart[], totalParts: number, now: number): Promise<void> {
     const parked: { part: number; receipt: Receipt }[] = [];
     for (const p of parts) {
       const olds = await Promise.all(p.keys.map((k) => this.#correlate(k, id, p.part, now)));
@@ -306,29 +504,33 @@ export class StatusStore {
       }
     }
     await this.#mutate(id, (current) => {
-      const item = current ?? this.#skeleton(id, now);
       if (current === undefined) this.#logger?.warn({ messageId: id, owner }, 'recordAccepted for a message that was never claimed');
-      else if (item.claimOwner !== undefined && item.claimOwner !== owner) {
-        // Our lease ran out and another task holds it now; what the SMSC accepted is still recorded.
-        this.#logger?.debug({ messageId: id, owner, claimOwner: item.claimOwner }, 'recording parts accepted under an expired lease');
-      }
-      item.segments ??= totalParts;
-      for (const p of parts) {
-        const k = String(p.part);
-        const existing = item.parts[k];
-        item.parts[k] = existing === undefined ? { smscMessageId: p.smscMessageId, status: MessageStatus.SUBMITTED } : { ...existing, smscMessageId: p.smscMessageId };
-      }
-      for (const { part, receipt } of parked) applyToPart(item.parts, part, receipt);
-      this.#deriveStatus(item, totalParts, now);
-      // The claim ends with the last part: until then its owner is still sending the others.
-      if (allPartsPresent(item.parts, totalParts)) {
-        item.submittedAt ??= iso(now);
-        clearClaim(item);
-      }
-      item.updatedAt = iso(now);
-      item.expiresAt = this.#expiresAt(now);
-      return item;
+      return this.#withAccepted(current ?? this.#skeleton(id, now), owner, parts, parked, totalParts, now);
     });
+  }
+
+  /** `item` with the accepted parts (and receipts that waited for them) recorded. */
+  #withAccepted(item: StatusItem, owner: string, parts: AcceptedPart[], parked: { part: number; receipt: Receipt }[], totalParts: number, now: number): StatusItem {
+    if (item.claimOwner !== undefined && item.claimOwner !== owner) {
+      // Our lease ran out and another task holds it now; what the SMSC accepted is still recorded.
+      this.#logger?.debug({ messageId: item.id, owner, claimOwner: item.claimOwner }, 'recording parts accepted under an expired lease');
+    }
+    item.segments ??= totalParts;
+    for (const p of parts) {
+      const k = String(p.part);
+      const existing = item.parts[k];
+      item.parts[k] = existing === undefined ? { smscMessageId: p.smscMessageId, status: MessageStatus.SUBMITTED } : { ...existing, smscMessageId: p.smscMessageId };
+    }
+    for (const { part, receipt } of parked) applyToPart(item.parts, part, receipt);
+    this.#deriveStatus(item, totalParts, now);
+    // The claim ends with the last part: until then its owner is still sending the others.
+    if (allPartsPresent(item.parts, totalParts)) {
+      item.submittedAt ??= iso(now);
+      clearClaim(item);
+    }
+    item.updatedAt = iso(now);
+    item.expiresAt = this.#expiresAt(now);
+    return item;
   }
 
   /**
@@ -402,18 +604,31 @@ export class StatusStore {
   }
 
   /**
-   * Stores a delivery receipt and applies it to the message part it correlates with. Every key gets
-   * the receipt appended to its correlation item in one atomic update that also returns the
-   * correlation, so either this call sees `recordAccepted`'s correlation or `recordAccepted` sees
-   * this receipt: a racing pair never loses it. Applying the same receipt twice changes nothing.
+   * Stores a delivery receipt and applies it to the message part it correlates with.
+   *
+   * A receipt for a part this task recorded (most of them) is applied to the message in one write,
+   * after that record has landed. Any other receipt is appended to each key's correlation item in one
+   * atomic update that also returns the correlation, so either this call sees `recordAccepted`'s
+   * correlation or `recordAccepted` sees this receipt: a racing pair never loses it. Applying the
+   * same receipt twice changes nothing.
    */
   async recordReceipt(r: Receipt, keys: string[]): Promise<ReceiptOutcome> {
     if (keys.length === 0) throw new StoreError('recordReceipt: at least one correlation key is needed', { retryable: false });
     const now = this.#clock();
+    const route = keys.map((k) => this.#routes.get(k)).find((x) => x !== undefined);
+    if (route !== undefined && (await route.recorded)) {
+      const outcome = await this.#applyReceipt(route.messageId, route.part, r, now);
+      // A final receipt ends the part; later copies of it find the correlation item instead.
+      if (isFinal(r.status)) for (const k of keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
+      return outcome;
+    }
     const found = await Promise.all(keys.map((k) => this.#park(k, r, now)));
     const match = found.find((c) => c !== undefined);
     if (match === undefined) return { outcome: 'parked' };
-    const { messageId, part } = match;
+    return this.#applyReceipt(match.messageId, match.part, r, now);
+  }
+
+  async #applyReceipt(messageId: string, part: number, r: Receipt, now: number): Promise<ReceiptOutcome> {
     let changed = false;
     const result = await this.#mutate(messageId, (item) => {
       if (item === undefined) return undefined;
@@ -551,11 +766,6 @@ export class StatusStore {
     return out;
   }
 
-  /**
-   * Read-modify-write of a MESSAGE item, guarded by `version`; retried on conflict. `change` gets a
-   * copy of the item (undefined when absent) and returns the item to write, or undefined for no write.
-   * Returns what is stored afterwards (undefined when absent and nothing was written).
-   */
   #remember(item: StatusItem | undefined): void {
     if (item === undefined) return;
     this.#recent.delete(item.id);
@@ -563,7 +773,34 @@ export class StatusStore {
     if (this.#recent.size > RECENT_ITEMS) this.#recent.delete(this.#recent.keys().next().value ?? '');
   }
 
-  async #mutate(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
+  #addRoute(k: string, route: Route): void {
+    if (this.#maxRoutes === 0) return;
+    this.#routes.delete(k);
+    this.#routes.set(k, route);
+    if (this.#routes.size > this.#maxRoutes) this.#routes.delete(this.#routes.keys().next().value ?? '');
+  }
+
+  /** Runs `write` after every write to `id` this task queued before it. */
+  #serially<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const run = (this.#writing.get(id) ?? Promise.resolve()).then(write);
+    const tail = run.catch(() => undefined);
+    this.#writing.set(id, tail);
+    void tail.then(() => {
+      if (this.#writing.get(id) === tail) this.#writing.delete(id);
+    });
+    return run;
+  }
+
+  /**
+   * Read-modify-write of a MESSAGE item, guarded by `version`; retried on conflict. `change` gets a
+   * copy of the item (undefined when absent) and returns the item to write, or undefined for no write.
+   * Returns what is stored afterwards (undefined when absent and nothing was written).
+   */
+  #mutate(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
+    return this.#serially(id, () => this.#readModifyWrite(id, change));
+  }
+
+  async #readModifyWrite(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const cached = attempt === 0 ? this.#recent.get(id) : undefined;
       const current = cached ?? (await this.get(id));
