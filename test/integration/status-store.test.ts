@@ -20,20 +20,21 @@ beforeAll(async () => {
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const LEASE_MS = 60_000;
 
-function makeStore(options: { clock?: () => number; ttlDays?: number; client?: DynamoDBClient } = {}): StatusStore {
+function makeStore(options: { clock?: () => number; ttlDays?: number; client?: DynamoDBClient; receiptWaitMs?: number } = {}): StatusStore {
   return new StatusStore({
     client: options.client ?? aws.dynamodb,
     tableName,
     clock: options.clock ?? (() => T0),
     ...(options.ttlDays === undefined ? {} : { ttlDays: options.ttlDays }),
+    ...(options.receiptWaitMs === undefined ? {} : { receiptWaitMs: options.receiptWaitMs }),
   });
 }
 
 /** A store on a client of its own whose calls are counted by command. */
-function countedStore(): { store: StatusStore; calls: CallCounter; close(): void } {
+function countedStore(options: { receiptWaitMs?: number } = {}): { store: StatusStore; calls: CallCounter; close(): void } {
   const client = new DynamoDBClient({});
   const calls = countCalls(client);
-  return { store: makeStore({ client }), calls, close: () => client.destroy() };
+  return { store: makeStore({ client, ...options }), calls, close: () => client.destroy() };
 }
 
 function makeJob(overrides: Partial<Job> = {}): Job {
@@ -451,6 +452,109 @@ describe('StatusStore (DynamoDB Local)', () => {
       } finally {
         close();
       }
+    });
+
+    it('holds the receipt of an announced part until the long message is recorded, then applies it in one write', async () => {
+      // Prepare: part 1 is accepted and its receipt is back before part 2's response.
+      const { store, calls, close } = countedStore();
+      const job = makeJob();
+      const [p1, p2] = [makeSmscId(), makeSmscId()];
+      try {
+        await store.claim(job, claimOpts('task-a', 2));
+        store.expectAccepted(job.id, { part: 1, ...p1 });
+        // Act
+        const early = store.recordReceipt(makeReceipt(p1.smscMessageId, 'DELIVERED'), p1.keys);
+        await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...p1 }, { part: 2, ...p2 }], 2);
+        const first = await early;
+        const second = await store.recordReceipt(makeReceipt(p2.smscMessageId, 'DELIVERED'), p2.keys);
+        // Assess
+        expect(first).toEqual({ outcome: 'applied', messageId: job.id, status: 'SUBMITTED' });
+        expect(second).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+        expect(calls.snapshot()).toEqual({ UpdateItem: 1, TransactWriteItems: 1, PutItem: 2 });
+      } finally {
+        close();
+      }
+    });
+
+    it('parks the receipt of an announced part whose record does not come in time, and applies it when it does', async () => {
+      // Prepare
+      const store = makeStore({ receiptWaitMs: 50 });
+      const job = makeJob();
+      const smsc = makeSmscId();
+      await store.claim(job, claimOpts('task-a'));
+      store.expectAccepted(job.id, { part: 1, ...smsc });
+      // Act
+      const early = await store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+      // Assess
+      expect(early).toEqual({ outcome: 'parked' });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { status: 'DELIVERED' } } });
+    });
+
+    it('takes a receipt that overtook the submit response into the same single write', async () => {
+      // Prepare
+      const { store, calls, close } = countedStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      try {
+        await store.claim(job, claimOpts('task-a'));
+        // Act
+        const early = await store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+        await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+        // Assess
+        expect(early).toEqual({ outcome: 'parked' });
+        expect(calls.snapshot()).toEqual({ UpdateItem: 2, TransactWriteItems: 1 }); // claim, park, record
+        expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', history: [{ status: 'SUBMITTING' }, { status: 'SUBMITTED' }, { status: 'DELIVERED' }] });
+      } finally {
+        close();
+      }
+    });
+
+    it('waits for a receipt being parked at that moment and takes it into the same single write', async () => {
+      // Prepare
+      const { store, calls, close } = countedStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      try {
+        await store.claim(job, claimOpts('task-a'));
+        // Act: the receipt's park is on the wire when the response is recorded.
+        const early = store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+        await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+        // Assess
+        expect(await early).toEqual({ outcome: 'parked' });
+        expect(calls.snapshot()).toEqual({ UpdateItem: 2, TransactWriteItems: 1 });
+        expect((await getItem(store, job.id)).status).toBe('DELIVERED');
+      } finally {
+        close();
+      }
+    });
+
+    it('applies every early receipt when another task parked one more under the same id', async () => {
+      // Prepare: ENROUTE parked here, then DELIVERED parked by task B before this task records the part.
+      const store = makeStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      await store.claim(job, claimOpts('task-a'));
+      await store.recordReceipt(makeReceipt(smsc.smscMessageId, 'ENROUTE'), smsc.keys);
+      await makeStore().recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+      // Act
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+      // Assess
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', stat: 'DELIVRD' });
+    });
+
+    it('applies a receipt parked by another task when this task records the part', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      await store.claim(job, claimOpts('task-a'));
+      const early = await makeStore().recordReceipt(makeReceipt(smsc.smscMessageId, 'UNDELIVERED'), smsc.keys);
+      // Act
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+      // Assess
+      expect(early).toEqual({ outcome: 'parked' });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'UNDELIVERED', stat: 'UNDELIV' });
     });
 
     it('applies a receipt that arrives on another task through the correlation item', async () => {

@@ -75,6 +75,9 @@ interface Route {
   messageId: string;
   part: number;
   recorded: Promise<boolean>;
+  /** Set once `recorded` has resolved. */
+  settled: boolean;
+  settle(recorded: boolean): void;
 }
 
 interface PendingClaim {
@@ -200,6 +203,11 @@ export interface StatusStoreOptions {
    * task is applied in one write instead of going through its correlation item. @defaultvalue 50000
    */
   receiptRoutes?: number;
+  /**
+   * How long a receipt waits for the record of its part before taking the correlation-item path
+   * (always safe). Its deliver_sm is answered only after that, so the wait stays short. @defaultvalue 2000
+   */
+  receiptWaitMs?: number;
 }
 
 /** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
@@ -210,6 +218,7 @@ const RECENT_ITEMS = 5000;
 const CLAIM_BATCH = 25;
 /** Items in one TransactWriteItems; more (a long message with ambiguous ids) goes step by step. */
 const MAX_TRANSACT_ITEMS = 25;
+
 const SUBMITTED_RANK = STATUS_RANK.SUBMITTED;
 
 /** DynamoDB adapter for message status, correlation and MO items (see the item model above). */
@@ -232,6 +241,11 @@ export class StatusStore {
    */
   readonly #routes = new Map<string, Route>();
   readonly #maxRoutes: number;
+  /** Receipts this task parked under correlation keys no message had yet: the whole list, as it read back. */
+  readonly #parked = new Map<string, Receipt[]>();
+  /** Parks in flight from this task, by key: a recordAccepted for the key waits for them to land first. */
+  readonly #parking = new Map<string, Promise<unknown>>();
+  readonly #receiptWaitMs: number;
   /** Tail of the writes queued per MESSAGE id: this task's writes to one item go one at a time, never racing each other. */
   readonly #writing = new Map<string, Promise<unknown>>();
   #pendingClaims: PendingClaim[] = [];
@@ -251,6 +265,7 @@ export class StatusStore {
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
     this.#maxRoutes = routes;
+    this.#receiptWaitMs = options.receiptWaitMs ?? 2000;
   }
 
   /**
@@ -437,30 +452,63 @@ export class StatusStore {
   async recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<void> {
     if (parts.some((p) => p.keys.length === 0)) throw new StoreError('recordAccepted: every part needs at least one correlation key', { retryable: false });
     const now = this.#clock();
-    let settle: (recorded: boolean) => void = () => undefined;
-    const route: Omit<Route, 'part'> = { messageId: id, recorded: new Promise<boolean>((r) => (settle = r)) };
-    for (const p of parts) for (const k of p.keys) this.#addRoute(k, { ...route, part: p.part });
+    const routes = parts.map((p) => this.#expect(id, p));
     try {
       if (!(await this.#acceptInOneWrite(id, owner, parts, totalParts, now))) await this.#acceptStepByStep(id, owner, parts, totalParts, now);
-      settle(true);
+      for (const r of routes) r.settle(true);
     } catch (err) {
-      settle(false);
-      for (const p of parts) for (const k of p.keys) if (this.#routes.get(k)?.recorded === route.recorded) this.#routes.delete(k);
+      for (const r of routes) r.settle(false);
       throw err;
     }
   }
 
+  /**
+   * Announces a part the SMSC has just accepted, ahead of the `recordAccepted` that records it with
+   * the job's other parts: a receipt for it arriving here meanwhile waits for that record (up to
+   * `receiptWaitMs`) and is then applied in one write, instead of being parked. Optional.
+   */
+  expectAccepted(id: string, part: AcceptedPart): void {
+    this.#expect(id, part);
+  }
+
+  /** The pending route of the part's keys, created unless an announced one is waiting. */
+  #expect(id: string, part: AcceptedPart): Route {
+    const existing = this.#routes.get(part.keys[0] ?? '');
+    if (existing !== undefined && existing.messageId === id && existing.part === part.part && !existing.settled) return existing;
+    let settle: (recorded: boolean) => void = () => undefined;
+    const route: Route = {
+      messageId: id,
+      part: part.part,
+      recorded: new Promise<boolean>((r) => (settle = r)),
+      settled: false,
+      settle: (recorded) => {
+        route.settled = true;
+        settle(recorded);
+        // A failed record leaves receipts to the correlation items.
+        if (!recorded) for (const k of part.keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
+      },
+    };
+    for (const k of part.keys) this.#addRoute(k, route);
+    return route;
+  }
+
   /** The single-write path of recordAccepted; false when it could not be used or a condition failed. */
   #acceptInOneWrite(id: string, owner: string, parts: AcceptedPart[], totalParts: number, now: number): Promise<boolean> {
-    const correlations = parts.flatMap((p) => p.keys.map((k) => ({ k, part: p.part })));
-    if (correlations.length + 1 > MAX_TRANSACT_ITEMS) return Promise.resolve(false);
+    if (parts.reduce((n, p) => n + p.keys.length, 0) + 1 > MAX_TRANSACT_ITEMS) return Promise.resolve(false);
     return this.#serially(id, async () => {
+      // A receipt that overtook the response may be being parked right now: let it land, then take it along.
+      await Promise.all(parts.flatMap((p) => p.keys.map((k) => this.#parking.get(k)?.catch(() => undefined))));
+      const correlations = parts.flatMap((p) => p.keys.map((k) => ({ k, part: p.part, parked: this.#parked.get(k) })));
       const current = this.#recent.get(id);
       if (current === undefined) return false;
-      const next = this.#withAccepted(structuredClone(current), owner, parts, [], totalParts, now);
+      const parked = correlations.flatMap((c) => (c.parked ?? []).map((receipt) => ({ part: c.part, receipt })));
+      const next = this.#withAccepted(structuredClone(current), owner, parts, parked, totalParts, now);
       next.version = current.version + 1;
-      const items: TransactWriteItem[] = correlations.map(({ k, part }) => {
+      const items: TransactWriteItem[] = correlations.map(({ k, part, parked }) => {
         const x = new Expr();
+        // Only the receipts we know of (none, or those this task parked): one more, or a key that
+        // belonged to another message, needs the step-by-step path.
+        const noOthers = parked === undefined ? `attribute_not_exists(${x.n('receipts')})` : `size(${x.n('receipts')}) = ${x.v(parked.length)}`;
         return {
           Update: {
             TableName: this.#table,
@@ -468,8 +516,7 @@ export class StatusStore {
             UpdateExpression:
               `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(id)}, ` +
               `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
-            // A parked receipt, or a key that belonged to another message, needs the step-by-step path.
-            ConditionExpression: `attribute_not_exists(${x.n('receipts')}) AND (attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(id)})`,
+            ConditionExpression: `${noOthers} AND (attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(id)})`,
             ...x.params(),
           },
         };
@@ -484,6 +531,7 @@ export class StatusStore {
         this.#logger?.debug({ messageId: id, reasons: err.CancellationReasons?.map((r) => r.Code) }, 'recordAccepted in one write refused; going step by step');
         return false;
       }
+      for (const c of correlations) this.#parked.delete(c.k);
       this.#remember(next);
       return true;
     });
@@ -492,6 +540,7 @@ export class StatusStore {
   async #acceptStepByStep(id: string, owner: string, parts: AcceptedPart[], totalParts: number, now: number): Promise<void> {
     const parked: { part: number; receipt: Receipt }[] = [];
     for (const p of parts) {
+      for (const k of p.keys) this.#parked.delete(k);
       const olds = await Promise.all(p.keys.map((k) => this.#correlate(k, id, p.part, now)));
       for (const old of olds) {
         if (old === undefined) continue;
@@ -616,13 +665,17 @@ export class StatusStore {
     if (keys.length === 0) throw new StoreError('recordReceipt: at least one correlation key is needed', { retryable: false });
     const now = this.#clock();
     const route = keys.map((k) => this.#routes.get(k)).find((x) => x !== undefined);
-    if (route !== undefined && (await route.recorded)) {
+    if (route !== undefined && (await (route.settled ? route.recorded : within(route.recorded, this.#receiptWaitMs, false)))) {
       const outcome = await this.#applyReceipt(route.messageId, route.part, r, now);
       // A final receipt ends the part; later copies of it find the correlation item instead.
       if (isFinal(r.status)) for (const k of keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
       return outcome;
     }
-    const found = await Promise.all(keys.map((k) => this.#park(k, r, now)));
+    const parking = Promise.all(keys.map((k) => this.#park(k, r, now)));
+    for (const k of keys) this.#parking.set(k, parking);
+    const found = await parking.finally(() => {
+      for (const k of keys) if (this.#parking.get(k) === parking) this.#parking.delete(k);
+    });
     const match = found.find((c) => c !== undefined);
     if (match === undefined) return { outcome: 'parked' };
     return this.#applyReceipt(match.messageId, match.part, r, now);
@@ -734,7 +787,11 @@ export class StatusStore {
     }
   }
 
-  /** Appends the receipt to correlation key `k`; returns the correlation when it names a message. */
+  /**
+   * Appends the receipt to correlation key `k`; returns the correlation when it names a message.
+   * When it does not, the receipts now parked there are remembered, so that this task's
+   * recordAccepted can take them in its single write.
+   */
   async #park(k: string, r: Receipt, now: number): Promise<{ messageId: string; part: number } | undefined> {
     const x = new Expr();
     try {
@@ -749,8 +806,18 @@ export class StatusStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const item = fromItem<{ messageId?: string; part?: number }>(out.Attributes);
-      if (item?.messageId === undefined) return undefined;
+      const item = fromItem<{ messageId?: string; part?: number; receipts?: unknown[] }>(out.Attributes);
+      if (item?.messageId === undefined) {
+        const stored = item?.receipts ?? [];
+        const receipts = this.#receipts(stored);
+        // Only a list we can read whole is worth carrying; otherwise recordAccepted goes step by step.
+        if (this.#maxRoutes > 0 && receipts.length === stored.length) {
+          this.#parked.delete(k);
+          this.#parked.set(k, receipts);
+          if (this.#parked.size > this.#maxRoutes) this.#parked.delete(this.#parked.keys().next().value ?? '');
+        }
+        return undefined;
+      }
       return { messageId: item.messageId, part: item.part ?? 1 };
     } catch (err) {
       throw new StoreError(`parking a receipt under ${k} failed`, { cause: err });
@@ -928,6 +995,16 @@ function deriveFromParts(parts: Record<string, PartState>, totalParts: number): 
     if (best === undefined || STATUS_RANK[p.status] > STATUS_RANK[best.status]) best = p;
   }
   return best === undefined ? undefined : { status: best.status, part: best };
+}
+
+/** `promise`'s value, or `fallback` if it takes longer than `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function allPartsPresent(parts: Record<string, PartState>, totalParts: number): boolean {

@@ -6,6 +6,7 @@ import { parseJob } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MetricName, type Metrics } from '../metrics.js';
 import { SQS_MAX_WAIT_SECONDS, type QueueMessage } from '../aws/queue.js';
+import type { AcceptedPart } from '../aws/status-store.js';
 import { maskAddress, toSmppAddress } from '../smpp/address.js';
 import type { SubmitResult } from '../smpp/client.js';
 import { smscIdKeys } from '../smpp/message-id.js';
@@ -27,7 +28,9 @@ export interface OutboundStore {
     opts: { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number },
   ): Promise<{ outcome: 'claimed'; acceptedParts: Record<number, string> } | { outcome: 'done'; status: MessageStatus } | { outcome: 'busy' }>;
   extendClaim(id: string, owner: string, leaseMs: number): Promise<unknown>;
-  recordAccepted(id: string, owner: string, parts: { part: number; smscMessageId: string; keys: string[] }[], totalParts: number): Promise<unknown>;
+  recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<unknown>;
+  /** Tells the store a part's record is coming, so an early receipt waits for it rather than taking a slower path. */
+  expectAccepted(id: string, part: AcceptedPart): void;
   recordFailed(id: string, owner: string, error: ErrorDetail): Promise<unknown>;
   releaseClaim(id: string, owner: string, opts: { error?: ErrorDetail; unknownOutcome?: boolean }): Promise<unknown>;
   recordInvalid(key: string, reason: string, extra: { sqsMessageId: string }): Promise<unknown>;
@@ -251,11 +254,20 @@ export class OutboundPipeline {
       ...(job.scheduleAt !== undefined && { scheduleAt: new Date(job.scheduleAt) }),
     };
     const todo = plan.segments.map((segment, i) => ({ part: i + 1, segment })).filter((p) => claim.acceptedParts[p.part] === undefined);
-    const results = await Promise.all(todo.map((p) => this.o.sender.submit({ ...base, segment: p.segment }, this.submitAbort.signal)));
-
-    const accepted = results.flatMap((r, i) =>
-      r.kind === 'accepted' ? [{ part: todo[i]?.part ?? 0, smscMessageId: r.smscMessageId, keys: smscIdKeys(r.smscMessageId) }] : [],
+    const accepted: AcceptedPart[] = [];
+    const results = await Promise.all(
+      todo.map(async (p) => {
+        const r = await this.o.sender.submit({ ...base, segment: p.segment }, this.submitAbort.signal);
+        if (r.kind === 'accepted') {
+          const a = { part: p.part, smscMessageId: r.smscMessageId, keys: smscIdKeys(r.smscMessageId) };
+          accepted.push(a);
+          // Its receipt can come back before the job's other parts are answered.
+          this.o.store.expectAccepted(job.id, a);
+        }
+        return r;
+      }),
     );
+    accepted.sort((a, b) => a.part - b.part);
     if (accepted.length > 0) {
       this.o.metrics.increment(MetricName.SubmitAccepted, accepted.length);
       await this.durably(() => this.o.store.recordAccepted(job.id, this.o.owner, accepted, total));
