@@ -61,6 +61,19 @@ describe('SQS → SMPP → DynamoDB', () => {
     expect(stack.sim.submissions.filter((s) => s.destinationAddr === j.to.slice(1))).toHaveLength(1);
   });
 
+  it('submits once a job id that arrives twice in one receive', async () => {
+    stack = await startStack();
+    const j = job(5, { id: `twin-${run()}` });
+    await stack.send([j, j]);
+    // 5 MPS → room for 10 jobs → one poller, whose first receive takes both copies.
+    await stack.startService({ MPS_PER_BIND: '5' });
+
+    await stack.waitFor([j.id], isDone);
+    await waitUntil(async () => (await stack?.queueDepth()) === 0);
+
+    expect(stack.sim.submissions.filter((s) => s.destinationAddr === j.to.slice(1))).toHaveLength(1);
+  });
+
   it('records invalid jobs as INVALID with a readable reason and deletes them', async () => {
     stack = await startStack();
     await stack.startService();

@@ -125,6 +125,18 @@ describe('StatusStore (DynamoDB Local)', () => {
       expect((await getItem(store, job.id)).attempts).toBe(1);
     });
 
+    it('lets the lease holder claim again, as when the answer to its first claim was lost', async () => {
+      // Prepare
+      const store = makeStore();
+      const job = makeJob();
+      await store.claim(job, claimOpts('task-a'));
+      // Act: a fresh store, so nothing of the first claim is remembered in memory.
+      const again = await makeStore().claim(job, claimOpts('task-a'));
+      // Assess
+      expect(again).toEqual({ outcome: 'claimed', acceptedParts: {} });
+      expect((await getItem(store, job.id)).attempts).toBe(2);
+    });
+
     it('lets another owner take over once the lease has expired, but not before', async () => {
       // Prepare
       let now = T0;
@@ -399,13 +411,13 @@ describe('StatusStore (DynamoDB Local)', () => {
   });
 
   describe('calls per job', () => {
-    it('claims the jobs of one receive in one call, and each new id once', async () => {
+    it('claims the jobs of one receive in one call, and an id wanted by two owners once', async () => {
       // Prepare
       const { store, calls, close } = countedStore();
       const jobs = Array.from({ length: 10 }, () => makeJob());
       try {
-        // Act: the same turn of the event loop, as a receive's jobs are claimed; the first id twice.
-        const outcomes = await Promise.all([...jobs, jobs[0] as Job].map((job) => store.claim(job, claimOpts('task-a'))));
+        // Act: the same turn of the event loop, as a receive's jobs are claimed; the first id also by another owner.
+        const outcomes = await Promise.all([...jobs.map((job) => store.claim(job, claimOpts('task-a'))), store.claim(jobs[0] as Job, claimOpts('task-b'))]);
         // Assess
         expect(outcomes.slice(0, 10)).toEqual(jobs.map(() => ({ outcome: 'claimed', acceptedParts: {} })));
         expect(outcomes[10]).toEqual({ outcome: 'busy' });

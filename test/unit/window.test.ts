@@ -28,6 +28,31 @@ describe('RequestWindow', () => {
     expect(window.complete(1, 'late')).toBe(false);
   });
 
+  it('times out each request at its own deadline, whatever the order they were sent in', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(4, clock);
+    const outcomes: string[] = [];
+    const watch = (name: string, p: Promise<string>) => p.then(() => outcomes.push(`${name} answered`), () => outcomes.push(`${name} timed out`));
+    const all = [watch('a', window.track(1, 1000))];
+    clock.advance(100);
+    all.push(watch('b', window.track(2, 300)), watch('c', window.track(3, 2000)));
+    clock.advance(100);
+    window.complete(1, 'resp');
+
+    clock.advance(199); // t = 399
+    expect(window.outstanding).toBe(2);
+    clock.advance(1); // t = 400: b's deadline
+    expect(window.outstanding).toBe(1);
+    clock.advance(1699); // t = 2099
+    expect(window.outstanding).toBe(1);
+    clock.advance(1); // t = 2100: c's deadline
+    expect(window.outstanding).toBe(0);
+    await Promise.all(all);
+
+    expect(outcomes).toEqual(['a answered', 'b timed out', 'c timed out']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('fails every outstanding request at once when the link closes', async () => {
     const clock = new FakeClock();
     const window = new RequestWindow<string>(3, clock);

@@ -269,8 +269,10 @@ export class StatusStore {
   }
 
   /**
-   * Takes the job for submission: creates the item, or takes it when it is SUBMITTING and nobody
-   * holds an unexpired lease. The same id claimed twice at once (even by one task) is claimed once.
+   * Takes the job for submission: creates the item, or takes it when it is SUBMITTING and no other
+   * owner holds an unexpired lease. Of several owners claiming one id at once, one wins. An owner's
+   * repeated claim succeeds (its first answer may have been lost), so an owner must not claim an id
+   * it is still handling: the outbound pipeline guards that.
    *
    * Claims made in the same turn of the event loop (a receive's worth) go out together: new ids as
    * one BatchExecuteStatement of INSERTs (each succeeds or fails on its own, at the cost of single
@@ -298,7 +300,7 @@ export class StatusStore {
     const rest: PendingClaim[] = [];
     const ids = new Set<string>();
     for (const c of batch) {
-      // An id this task has written exists already; a second claim of an id in the batch must see the first.
+      // An id this task has written exists already; a second claim of an id in the batch must come after the first.
       if (ids.has(c.job.id) || this.#recent.has(c.job.id)) rest.push(c);
       else {
         ids.add(c.job.id);
@@ -385,11 +387,10 @@ export class StatusStore {
       `${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
     ];
     if (job.metadata !== undefined) sets.push(`${x.n('metadata')} = ${x.v(job.metadata)}`);
-    // A lease held by anyone, this task included, blocks the claim: the same job received twice
-    // at once must be sent once. A released lease has no owner.
+    // The lease holder itself may claim again: the answer to its first claim can be lost on the way.
     const condition =
       `attribute_not_exists(${x.n('id')}) OR (${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)} AND ` +
-      `(attribute_not_exists(${x.n('claimOwner')}) OR ${x.n('claimExpiresAt')} < ${x.v(now)}))`;
+      `(attribute_not_exists(${x.n('claimOwner')}) OR ${x.n('claimOwner')} = ${x.v(opts.owner)} OR ${x.n('claimExpiresAt')} < ${x.v(now)}))`;
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({

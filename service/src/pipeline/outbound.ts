@@ -88,6 +88,8 @@ const STORE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 16000];
  */
 export class OutboundPipeline {
   private readonly inProgress = new Map<string, InProgress>();
+  /** Job id → the end of its handling now in progress (a job id can arrive in two SQS messages). */
+  private readonly activeJobs = new Map<string, Promise<void>>();
   private readonly refs = new ReferenceCounter();
   private readonly visibilitySeconds: number;
   private readonly maxInProgress: number;
@@ -212,6 +214,23 @@ export class OutboundPipeline {
     const parsed = parseJob(message.body);
     if (!parsed.ok) return this.invalid(message, parsed.id, parsed.reason);
     const job = parsed.job;
+    // The same job in two SQS messages at once (a redelivery, or a producer sending it twice): the
+    // claim would let this task through both times, so the copy waits for the first to finish and
+    // then finds it done.
+    const run = (this.activeJobs.get(job.id) ?? Promise.resolve()).then(() => this.submitJob(message, job));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.activeJobs.set(job.id, tail);
+    try {
+      await run;
+    } finally {
+      if (this.activeJobs.get(job.id) === tail) this.activeJobs.delete(job.id);
+    }
+  }
+
+  private async submitJob(message: QueueMessage, job: Job): Promise<void> {
     const entry = this.inProgress.get(message.messageId);
     if (entry) entry.jobId = job.id;
 

@@ -9,8 +9,8 @@ interface Pending<R> {
   accepts: ((response: R) => boolean) | undefined;
   resolve(value: R): void;
   reject(failure: WindowFailure): void;
-  timer: unknown;
   sentAt: number;
+  deadline: number;
 }
 
 /**
@@ -23,6 +23,12 @@ interface Pending<R> {
 export class RequestWindow<R> {
   private readonly pending = new Map<number, Pending<R>>();
   private readonly slotWaiters: Array<() => void> = [];
+  /**
+   * One timer for the whole window, due at the earliest deadline, instead of one per request:
+   * setting and clearing a timer per PDU was a measurable share of the cost of a submit.
+   */
+  private timer: unknown;
+  private timerAt = Infinity;
 
   constructor(
     readonly size: number,
@@ -54,8 +60,10 @@ export class RequestWindow<R> {
     if (this.pending.has(sequence)) throw new Error(`sequence ${sequence} is already outstanding`);
     if (this.free <= 0) throw new Error('window is full: wait for a slot before sending');
     return new Promise<R>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => this.settle(sequence)?.reject({ kind: 'timeout' }), timeoutMs);
-      this.pending.set(sequence, { accepts, resolve, reject, timer, sentAt: this.clock.now() });
+      const now = this.clock.now();
+      const deadline = now + timeoutMs;
+      this.pending.set(sequence, { accepts, resolve, reject, sentAt: now, deadline });
+      if (deadline < this.timerAt) this.arm(deadline, now);
     });
   }
 
@@ -69,6 +77,7 @@ export class RequestWindow<R> {
 
   /** Fails every outstanding request at once (the socket closed). */
   failAll(reason: string): number {
+    this.disarm();
     const sequences = [...this.pending.keys()];
     for (const seq of sequences) this.settle(seq)?.reject({ kind: 'closed', reason });
     return sequences.length;
@@ -85,8 +94,33 @@ export class RequestWindow<R> {
     const p = this.pending.get(sequence);
     if (!p) return undefined;
     this.pending.delete(sequence);
-    this.clock.clearTimeout(p.timer);
+    if (this.pending.size === 0) this.disarm();
     this.slotWaiters.shift()?.();
     return p;
+  }
+
+  /** Fails the requests past their deadline; re-arms for the earliest one left. */
+  private sweep(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.clock.now();
+    let next = Infinity;
+    for (const [sequence, p] of this.pending) {
+      if (p.deadline <= now) this.settle(sequence)?.reject({ kind: 'timeout' });
+      else next = Math.min(next, p.deadline);
+    }
+    if (next < Infinity) this.arm(next, now);
+  }
+
+  private arm(at: number, now: number): void {
+    this.disarm();
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => this.sweep(), Math.max(0, at - now));
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
   }
 }
