@@ -40,6 +40,12 @@
  * receipts that arrived before the submit response was recorded wait here and are applied when it
  * is). A receipt matches a message when ANY of its keys matches one of the part's keys.
  *
+ * ### Calls
+ * A single-part job usually costs: a share of one BatchExecuteStatement (the claims of a receive),
+ * one TransactWriteItems (correlation + message) and, for its receipt on this task, one PutItem.
+ * Everything else (another task's receipt, a receipt ahead of its response, a version conflict) takes
+ * the longer, always-safe path through the correlation item and a read-modify-write.
+ *
  * ### MO — `id` = `MO#` + UUID
  * `kind` = `MO`, `from`, `to`, `text` (decoded per DCS), `dataCoding` (N), `parts` (N), `receivedAt` (ISO-8601).
  *
