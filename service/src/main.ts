@@ -54,7 +54,10 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
   const sqs = deps.clients?.sqs ?? createSqsClient(config.aws.region);
   // The SDK's default of 50 sockets queues receipts behind a burst of claims (measured under overload).
   const pool = { maxSockets: 256, keepAlive: true };
-  const dynamodb = deps.clients?.dynamodb ?? new DynamoDBClient({ region: config.aws.region, requestHandler: { httpAgent: pool, httpsAgent: pool } });
+  // Without a timeout a silent socket hangs the call, and with it every later write to that item.
+  const dynamodb =
+    deps.clients?.dynamodb ??
+    new DynamoDBClient({ region: config.aws.region, requestHandler: { httpAgent: pool, httpsAgent: pool, connectionTimeout: 5_000, requestTimeout: 10_000 } });
   const credentials: CredentialsProvider = config.smpp.credentialsSecretId
     ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
     : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });

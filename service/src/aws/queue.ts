@@ -12,7 +12,12 @@ import { QueueError } from '../errors.js';
  * host instead, and emulators' queue URLs name hosts that do not resolve.
  */
 export function createSqsClient(region?: string): SQSClient {
-  return new SQSClient({ ...(region !== undefined && { region }), useQueueUrlAsEndpoint: false });
+  return new SQSClient({
+    ...(region !== undefined && { region }),
+    useQueueUrlAsEndpoint: false,
+    // The SDK waits forever on a socket that went silent; a long poll lasts at most 20 s.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: (SQS_MAX_WAIT_SECONDS + 10) * 1000 },
+  });
 }
 
 /** One received SQS message, in plain terms. */
