@@ -4,6 +4,7 @@
  * and answers after a WAN-like delay; the connector's SmppClient runs in this process with the
  * window our rule gives. Achieved rate is counted where it matters: acceptances at the SMSC.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { SubmitResult } from '../../service/src/smpp/client.js';
 import { keepBusy } from './load.js';
 import type { BenchProfile } from './profile.js';
@@ -26,6 +27,8 @@ export interface RateRun {
   latencyMs: { p50: number | null; p99: number | null };
   /** Acceptances per second from the first one, for the chart. */
   perSecond: number[];
+  /** Longest event-loop stall during the run, ms: of the simulator, and of the process running the client. */
+  loopDelayMaxMs: { smsc: number; client: number };
 }
 
 export async function runRate(profile: BenchProfile['rate'], log: (line: string) => void): Promise<RateRun[]> {
@@ -71,8 +74,10 @@ async function oneRun(
   const port = await sim.start({ mps: o.mps, maxBinds: o.binds, responseDelayMs: o.responseDelayMs, recordAcceptances: true });
   const client = startClient(port, { txBinds: o.binds, mpsPerBind: o.mps, windowSize: window });
   const allowed = o.mps * o.binds;
+  const clientLoop = monitorEventLoopDelay({ resolution: 1 });
   let results: SubmitResult[];
   try {
+    clientLoop.enable();
     await bound(client, o.binds);
     const part = benchPart();
     // Enough waiting work that the client's queue never runs dry: full windows plus a quarter second.
@@ -82,6 +87,7 @@ async function oneRun(
       deadline: Date.now() + o.durationMs,
     });
   } finally {
+    clientLoop.disable();
     await client.stop(2000);
   }
   const counters = await sim.counters();
@@ -101,5 +107,6 @@ async function oneRun(
     notAccepted: results.length - latencies.length,
     latencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1) },
     perSecond: perSecond(times),
+    loopDelayMaxMs: { smsc: round(counters.loopDelayMaxMs, 1) ?? 0, client: round(clientLoop.max / 1e6, 1) ?? 0 },
   };
 }

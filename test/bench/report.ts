@@ -41,11 +41,23 @@ export function rateMarkdown(runs: RateRun[]): string {
     '## 1. Rate fidelity (sliding 1-s limit per bind, 100 ms response delay)',
     '',
     table(
-      ['MPS / bind', 'TX binds', 'window', 'allowed /s', 'achieved /s', 'achieved ÷ allowed', 'throttled', 'not accepted', 'latency p50 / p99 ms'],
-      runs.map((r) => [n(r.mpsPerBind), n(r.binds), n(r.window), n(r.allowedPerSecond), n(r.achievedPerSecond, 1), n(r.ratio, 4), n(r.throttled), n(r.notAccepted), `${n(r.latencyMs.p50)} / ${n(r.latencyMs.p99)}`]),
+      ['MPS / bind', 'TX binds', 'window', 'allowed /s', 'achieved /s', 'achieved ÷ allowed', 'throttled', 'not accepted', 'latency p50 / p99 ms', 'longest stall ms: SMSC / client'],
+      runs.map((r) => [
+        n(r.mpsPerBind),
+        n(r.binds),
+        n(r.window),
+        n(r.allowedPerSecond),
+        n(r.achievedPerSecond, 1),
+        n(r.ratio, 4),
+        n(r.throttled),
+        n(r.notAccepted),
+        `${n(r.latencyMs.p50)} / ${n(r.latencyMs.p99)}`,
+        `${n(r.loopDelayMaxMs.smsc, 1)} / ${n(r.loopDelayMaxMs.client, 1)}`,
+      ]),
     ),
     '',
     'Window by the rule window ≥ MPS × round trip × 1.5, at least 10. Achieved: acceptances at the SMSC after the first, over the time from the first to the last.',
+    "Longest stall: the longest event-loop delay of each process during the run. The SMSC stamps arrivals when its loop reads them; a stall longer than the pacer's 8 ms margin bunches submits that left evenly paced, and a strict window then throttles about MPS × (stall − margin) / 1000 of them.",
   ].join('\n');
 }
 

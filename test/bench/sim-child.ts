@@ -4,6 +4,7 @@
  * and link drops on demand. Its records of submissions and receipts are emptied every second:
  * the bench never reads them, and over a long run they would only grow.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SmscSimulator } from '../../service/src/sim/smsc-simulator.js';
 import { serve } from './children.js';
 
@@ -32,10 +33,17 @@ export interface SimCounters {
   binds: number;
   /** CPU time of the simulator process so far, µs (user + system). */
   cpuMicros: number;
+  /**
+   * Longest event-loop stall since start, ms. The simulator stamps a submit's arrival when its loop
+   * reads it: a stall longer than the client's margin bunches arrivals that left evenly paced.
+   */
+  loopDelayMaxMs: number;
 }
 
 let sim: SmscSimulator | undefined;
 let acceptances: number[] = [];
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 
 const trim = setInterval(() => {
   sim?.submissions.splice(0);
@@ -52,6 +60,7 @@ serve({
   async start(s: SimSettings): Promise<{ port: number }> {
     if (sim) await sim.stop();
     acceptances = [];
+    loopDelay.reset();
     sim = new SmscSimulator({
       accounts: [{ systemId: 'bench', password: 'secret', maxBinds: s.maxBinds, mps: s.mps }],
       responseDelayMs: s.responseDelayMs,
@@ -75,6 +84,7 @@ serve({
       receiptsNacked: stats.receiptsNacked,
       binds: stats.binds,
       cpuMicros: cpu.user + cpu.system,
+      loopDelayMaxMs: loopDelay.max / 1e6,
     };
   },
   /** Acceptance times recorded since start (epoch ms), then forgets them. */
