@@ -4,6 +4,7 @@
  * of everything, and the bench process holds other scenarios' leftovers. Run with --expose-gc: a
  * sample follows a full collection, so growth means memory still referenced.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { SubmitResult } from '../../service/src/smpp/client.js';
 import { serve } from './children.js';
 import { sleep } from './load.js';
@@ -25,6 +26,9 @@ export interface SoakSample {
   heapUsedMb: number;
   /** Buffers and other memory V8 tracks outside its heap. */
   externalMb: number;
+  /** Memory V8 holds for its heap (used or not), and of that the young generation. */
+  heapTotalMb: number;
+  newSpaceMb: number;
   /** Submits sent and waiting for a response, plus submits queued for a bind. */
   pending: number;
 }
@@ -49,7 +53,16 @@ async function soak(r: SoakRequest): Promise<SoakReport> {
   const sample = (started: number): void => {
     gc?.();
     const m = process.memoryUsage();
-    samples.push({ t: (Date.now() - started) / 1000, rssMb: m.rss / 2 ** 20, heapUsedMb: m.heapUsed / 2 ** 20, externalMb: m.external / 2 ** 20, pending: client.outstanding + client.queued });
+    const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    samples.push({
+      t: (Date.now() - started) / 1000,
+      rssMb: m.rss / 2 ** 20,
+      heapUsedMb: m.heapUsed / 2 ** 20,
+      externalMb: m.external / 2 ** 20,
+      heapTotalMb: m.heapTotal / 2 ** 20,
+      newSpaceMb: (young?.space_size ?? 0) / 2 ** 20,
+      pending: client.outstanding + client.queued,
+    });
   };
   let submitted = 0;
   try {

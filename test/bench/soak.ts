@@ -27,6 +27,13 @@ export interface SoakResult extends Omit<SoakReport, 'samples'> {
   rssSlopeMbPerMin: number | null;
   /** The same over the second half only: RSS climbs in steps while the process warms up, then levels. */
   rssSlopeSecondHalfMbPerMin: number | null;
+  /**
+   * Second-half slope of RSS less V8's young generation. V8 doubles the young generation under
+   * allocation pressure (4 → 8 → 16 → 32 MB here, then no more), and each doubling is a step of
+   * RSS at a moment of its choosing; a step late in the run reads as a slope of MB per minute. What
+   * is left is the memory a leak would grow.
+   */
+  rssLessYoungSlopeSecondHalfMbPerMin: number | null;
   heapSlopeMbPerMin: number | null;
   pendingSlopePerMin: number | null;
   rssFirstMb: number | null;
@@ -74,9 +81,18 @@ export async function runSoak(profile: BenchProfile['soak'], log: (line: string)
       submitted: r.submitted,
       outcomes: r.outcomes,
       reasons: r.reasons,
-      samples: r.samples.map((s) => ({ t: round(s.t, 1) ?? 0, rssMb: round(s.rssMb, 2) ?? 0, heapUsedMb: round(s.heapUsedMb, 2) ?? 0, externalMb: round(s.externalMb, 2) ?? 0, pending: s.pending })),
+      samples: r.samples.map((s) => ({
+        t: round(s.t, 1) ?? 0,
+        rssMb: round(s.rssMb, 2) ?? 0,
+        heapUsedMb: round(s.heapUsedMb, 2) ?? 0,
+        externalMb: round(s.externalMb, 2) ?? 0,
+        heapTotalMb: round(s.heapTotalMb, 2) ?? 0,
+        newSpaceMb: round(s.newSpaceMb, 2) ?? 0,
+        pending: s.pending,
+      })),
       rssSlopeMbPerMin: round(slope(minutes, r.samples.map((s) => s.rssMb)), 3),
       rssSlopeSecondHalfMbPerMin: round(slope(secondHalf.map((s) => s.t / 60), secondHalf.map((s) => s.rssMb)), 3),
+      rssLessYoungSlopeSecondHalfMbPerMin: round(slope(secondHalf.map((s) => s.t / 60), secondHalf.map((s) => s.rssMb - s.newSpaceMb)), 3),
       heapSlopeMbPerMin: round(slope(minutes, r.samples.map((s) => s.heapUsedMb)), 3),
       pendingSlopePerMin: round(slope(minutes, r.samples.map((s) => s.pending)), 2),
       rssFirstMb: first ? round(first.rssMb, 1) : null,

@@ -452,9 +452,10 @@ export class StatusStore {
    * lower than it already is) and the claim is cleared. Safe to repeat, and safe when a receipt for
    * the message is applied concurrently.
    *
-   * Usually one TransactWriteItems: the correlations, on condition that no receipt is parked in them,
-   * and the message, on condition of the version this task last wrote. When a condition fails, step
-   * by step: each correlation swapped in (returning what was parked), then the message.
+   * Usually one TransactWriteItems: the correlations, on condition that they hold no receipt but
+   * those this task parked there (applied in the same write), and the message, on condition of the
+   * version this task last wrote. When a condition fails, step by step: each correlation swapped in
+   * (returning what was parked), then the message.
    */
   async recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<void> {
     if (parts.some((p) => p.keys.length === 0)) throw new StoreError('recordAccepted: every part needs at least one correlation key', { retryable: false });

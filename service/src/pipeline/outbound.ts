@@ -94,6 +94,8 @@ export class OutboundPipeline {
   private readonly visibilitySeconds: number;
   private readonly maxInProgress: number;
   private readonly receiveWaitSeconds: number;
+  /** Free slots needed before a receive (SQS returns at most 10 per call). */
+  private readonly receiveBatch: number;
   private readonly deletes: Batcher<string>;
   private readonly pollers: Promise<void>[] = [];
   private readonly handlers = new Set<Promise<void>>();
@@ -107,7 +109,9 @@ export class OutboundPipeline {
     this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 60;
     // Capped too: at high MPS, 2 s of capacity is more jobs than the store can claim in time (measured overload).
     this.maxInProgress = Math.min(MAX_IN_PROGRESS, Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2))));
-    this.deletes = new Batcher((handles) => o.queue.delete(handles));
+    // A deleted job's outcome is already stored, so its delete can wait a little to fill its batch.
+    this.deletes = new Batcher((handles) => o.queue.delete(handles), 10, 100);
+    this.receiveBatch = Math.min(10, Math.ceil(this.maxInProgress / 2));
     this.receiveWaitSeconds = Math.min(SQS_MAX_WAIT_SECONDS, Math.max(1, Math.floor((o.shutdownGraceMs ?? 20_000) / 2000)));
     // Every queued part and SDK call listens on these two signals; hundreds at once is normal here.
     setMaxListeners(0, this.pollAbort.signal, this.submitAbort.signal);
@@ -168,7 +172,9 @@ export class OutboundPipeline {
   private async poll(): Promise<void> {
     while (this.running) {
       const room = this.maxInProgress - this.inProgress.size;
-      if (room < 1 || this.o.sender.readiness().tx === 0) {
+      // Receive a batch's worth at a time: with the buffer full and jobs finishing one by one,
+      // a receive per free slot would cost a call per job. The buffer holds seconds of work.
+      if (room < this.receiveBatch || this.o.sender.readiness().tx === 0) {
         // No room, or nothing could send it: do not take messages we would only hold.
         await this.waitForRoom(1000);
         continue;
