@@ -60,10 +60,11 @@ export function checkTargets(r: { rate?: RateRun[]; engine?: EngineRow[]; e2e?: 
     // steps exactly where V8 doubles the young generation (4 → 32 MB), which it does when it likes;
     // a leak keeps climbing in what is left. Raw and whole-run slopes are shown too.
     checks.push({
-      target: `soak RSS slope ≈ 0 (|slope| ≤ ${FLAT_MB_PER_MIN} MB/min over the second half, less V8's young generation), heap flat, every submit accepted or unknown`,
+      target: `soak RSS slope ≈ 0 (growth ≤ ${FLAT_MB_PER_MIN} MB/min over the second half, less V8's young generation), heap flat, every submit accepted or unknown`,
       measured: `RSS less young generation ${fmt(r.soak.rssLessYoungSlopeSecondHalfMbPerMin, 3)} MB/min (raw RSS ${fmt(r.soak.rssSlopeSecondHalfMbPerMin, 3)}, whole run ${fmt(r.soak.rssSlopeMbPerMin, 3)}), heap ${fmt(r.soak.heapSlopeMbPerMin, 3)} MB/min, pending ${fmt(r.soak.pendingSlopePerMin)}/min; ${r.soak.lost} other outcomes`,
       met:
-        Math.abs(r.soak.rssLessYoungSlopeSecondHalfMbPerMin ?? Infinity) <= FLAT_MB_PER_MIN &&
+        // Growth is what a leak does; RSS given back (a negative slope) is not one.
+        (r.soak.rssLessYoungSlopeSecondHalfMbPerMin ?? Infinity) <= FLAT_MB_PER_MIN &&
         Math.abs(r.soak.heapSlopeMbPerMin ?? Infinity) <= FLAT_MB_PER_MIN &&
         r.soak.lost === 0,
     });
