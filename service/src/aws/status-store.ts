@@ -297,7 +297,10 @@ export class StatusStore {
     this.#claimTimer = undefined;
     const batch = this.#pendingClaims;
     this.#pendingClaims = [];
-    void this.#claimBatch(batch);
+    // Nothing in a batch may be left waiting, whatever fails (a settled promise ignores the reject).
+    this.#claimBatch(batch).catch((err: unknown) => {
+      for (const c of batch) c.reject(new StoreError('claim failed', { cause: err }));
+    });
   }
 
   async #claimBatch(batch: PendingClaim[]): Promise<void> {
