@@ -24,6 +24,8 @@ export interface SmppClientOptions extends LinkOptions {
   rxBinds: number;
   trxBinds: number;
   mpsPerBind: number;
+  /** Slack added to the pacer's 1-second window, for jitter between our departures and the SMSC's arrivals. @defaultvalue 8 */
+  pacerMarginMs?: number;
   /** Throttle answers tolerated for one part before it is handed back as retryable. @defaultvalue 20 */
   maxThrottleRetries?: number;
   backoff?: BackoffPolicy;
@@ -84,7 +86,7 @@ export class SmppClient extends EventEmitter {
     for (const bind of this.binds) {
       bind.start();
       if (bind.type !== 'receiver') {
-        this.pumps.push(this.pump(bind, new Pacer({ ratePerSecond: this.options.mpsPerBind }, this.options.clock)));
+        this.pumps.push(this.pump(bind, new Pacer({ ratePerSecond: this.options.mpsPerBind, ...(this.options.pacerMarginMs !== undefined && { marginMs: this.options.pacerMarginMs }) }, this.options.clock)));
       }
     }
   }
