@@ -222,6 +222,9 @@ const MAX_CONFLICT_RETRIES = 10;
 const RECENT_ITEMS = 5000;
 /** BatchExecuteStatement takes at most 25 statements. */
 const CLAIM_BATCH = 25;
+/** Attributes a repeated claim increments, and those it leaves as the first claim wrote them. */
+const CLAIM_COUNTERS: ReadonlySet<string> = new Set(['attempts', 'version']);
+const CLAIM_KEEPS: ReadonlySet<string> = new Set(['createdAt', 'unknownOutcomes', 'parts', 'history']);
 /** Items in one TransactWriteItems; more (a long message with ambiguous ids) goes step by step. */
 const MAX_TRANSACT_ITEMS = 25;
 
@@ -346,7 +349,7 @@ export class StatusStore {
     for (const c of rest) this.#claimOne(c.job, c.opts).then(c.resolve, c.reject);
   }
 
-  /** The item a first claim creates (the same as #claimOne's update writes on an absent item). */
+  /** The item a first claim creates (#claimOne's update derives from it). */
   #newClaim(job: Job, opts: ClaimOptions, now: number): StatusItem {
     return {
       id: job.id,
@@ -375,27 +378,17 @@ export class StatusStore {
   async #claimOne(job: Job, opts: ClaimOptions): Promise<ClaimOutcome> {
     const now = this.#clock();
     const x = new Expr();
-    const sets = [
-      `${x.n('kind')} = ${x.v(ItemKind.MESSAGE)}`,
-      `${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)}`,
-      `${x.n('statusRank')} = ${x.v(STATUS_RANK.SUBMITTING)}`,
-      `${x.n('to')} = ${x.v(job.to)}`,
-      `${x.n('from')} = ${x.v(job.from)}`,
-      `${x.n('encoding')} = ${x.v(opts.encoding)}`,
-      `${x.n('segments')} = ${x.v(opts.segments)}`,
-      `${x.n('sqsMessageId')} = ${x.v(opts.sqsMessageId)}`,
-      `${x.n('createdAt')} = if_not_exists(${x.n('createdAt')}, ${x.v(iso(now))})`,
-      `${x.n('updatedAt')} = ${x.v(iso(now))}`,
-      `${x.n('attempts')} = if_not_exists(${x.n('attempts')}, ${x.v(0)}) + ${x.v(1)}`,
-      `${x.n('unknownOutcomes')} = if_not_exists(${x.n('unknownOutcomes')}, ${x.v(0)})`,
-      `${x.n('parts')} = if_not_exists(${x.n('parts')}, ${x.v({})})`,
-      `${x.n('history')} = if_not_exists(${x.n('history')}, ${x.v([{ status: MessageStatus.SUBMITTING, at: iso(now) }])})`,
-      `${x.n('claimOwner')} = ${x.v(opts.owner)}`,
-      `${x.n('claimExpiresAt')} = ${x.v(now + opts.leaseMs)}`,
-      `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}`,
-      `${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
-    ];
-    if (job.metadata !== undefined) sets.push(`${x.n('metadata')} = ${x.v(job.metadata)}`);
+    // The item a first claim creates; on an existing item the counters count on and the first
+    // claim's history stays.
+    const sets = Object.entries(this.#newClaim(job, opts, now))
+      .filter(([name]) => name !== 'id')
+      .map(([name, value]) =>
+        CLAIM_COUNTERS.has(name)
+          ? `${x.n(name)} = if_not_exists(${x.n(name)}, ${x.v(0)}) + ${x.v(1)}`
+          : CLAIM_KEEPS.has(name)
+            ? `${x.n(name)} = if_not_exists(${x.n(name)}, ${x.v(value)})`
+            : `${x.n(name)} = ${x.v(value)}`,
+      );
     // The lease holder itself may claim again: the answer to its first claim can be lost on the way.
     const condition =
       `attribute_not_exists(${x.n('id')}) OR (${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)} AND ` +
@@ -524,9 +517,7 @@ export class StatusStore {
           Update: {
             TableName: this.#table,
             Key: key(CORRELATION_PREFIX + k),
-            UpdateExpression:
-              `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(id)}, ` +
-              `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+            UpdateExpression: this.#pointCorrelation(x, id, part, now),
             ConditionExpression: `${noOthers} AND (attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(id)})`,
             ...x.params(),
           },
@@ -775,6 +766,14 @@ export class StatusStore {
     }
   }
 
+  /** The update that points a correlation item at (messageId, part). */
+  #pointCorrelation(x: Expr, messageId: string, part: number, now: number): string {
+    return (
+      `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(messageId)}, ` +
+      `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`
+    );
+  }
+
   /** Points correlation key `k` at (messageId, part); returns the item as it was before. */
   async #correlate(k: string, messageId: string, part: number, now: number): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
     const x = new Expr();
@@ -783,9 +782,7 @@ export class StatusStore {
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(CORRELATION_PREFIX + k),
-          UpdateExpression:
-            `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(messageId)}, ` +
-            `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+          UpdateExpression: this.#pointCorrelation(x, messageId, part, now),
           ...x.params(),
           ReturnValues: 'ALL_OLD',
         }),
@@ -822,10 +819,8 @@ export class StatusStore {
         const stored = item?.receipts ?? [];
         const receipts = this.#receipts(stored);
         // Only a list we can read whole is worth carrying; otherwise recordAccepted goes step by step.
-        if (this.#maxRoutes > 0 && receipts.length === stored.length) {
-          this.#parked.delete(k);
-          this.#parked.set(k, receipts);
-          if (this.#parked.size > this.#maxRoutes) this.#parked.delete(this.#parked.keys().next().value ?? '');
+        if (receipts.length === stored.length) {
+          setBounded(this.#parked, k, receipts, this.#maxRoutes);
         }
         return undefined;
       }
@@ -845,17 +840,11 @@ export class StatusStore {
   }
 
   #remember(item: StatusItem | undefined): void {
-    if (item === undefined) return;
-    this.#recent.delete(item.id);
-    this.#recent.set(item.id, item);
-    if (this.#recent.size > RECENT_ITEMS) this.#recent.delete(this.#recent.keys().next().value ?? '');
+    if (item !== undefined) setBounded(this.#recent, item.id, item, RECENT_ITEMS);
   }
 
   #addRoute(k: string, route: Route): void {
-    if (this.#maxRoutes === 0) return;
-    this.#routes.delete(k);
-    this.#routes.set(k, route);
-    if (this.#routes.size > this.#maxRoutes) this.#routes.delete(this.#routes.keys().next().value ?? '');
+    setBounded(this.#routes, k, route, this.#maxRoutes);
   }
 
   /** Runs `write` after every write to `id` this task queued before it. */
@@ -1006,6 +995,14 @@ function deriveFromParts(parts: Record<string, PartState>, totalParts: number): 
     if (best === undefined || STATUS_RANK[p.status] > STATUS_RANK[best.status]) best = p;
   }
   return best === undefined ? undefined : { status: best.status, part: best };
+}
+
+/** Sets `key` as the newest entry of an insertion-ordered map, dropping the oldest beyond `max` (0: keeps nothing). */
+function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (max <= 0) return;
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
 }
 
 /** `promise`'s value, or `fallback` if it takes longer than `ms`. */
