@@ -1,11 +1,10 @@
 /** The connector's SMPP client and the one message the SMPP-only scenarios send, set up alike everywhere. */
-import { systemClock } from '../../service/src/clock.js';
-import { silentLogger } from '../../service/src/logger.js';
 import { toSmppAddress } from '../../service/src/smpp/address.js';
 import { SmppClient, type SmppClientOptions } from '../../service/src/smpp/client.js';
 import { segmentText } from '../../service/src/smpp/segment.js';
 import type { OutboundPart } from '../../service/src/smpp/submit.js';
 import { SIM_ACCOUNT } from './sim-process.js';
+import { startLoopbackClient } from '../support/loopback-client.js';
 
 /**
  * The window we recommend: enough requests in flight to cover a round trip at the bind's rate,
@@ -24,24 +23,12 @@ export function benchPart(receipt = false): OutboundPart {
 
 /** An SmppClient bound to the local simulator over plain TCP (loopback only), started. */
 export function startClient(port: number, o: Pick<SmppClientOptions, 'txBinds' | 'mpsPerBind' | 'windowSize'> & Partial<SmppClientOptions>): SmppClient {
-  const client = new SmppClient({
-    host: '127.0.0.1',
-    port,
-    tls: false,
-    tlsMinVersion: 'TLSv1.3',
-    systemType: '',
-    rxBinds: 0,
-    trxBinds: 0,
+  return startLoopbackClient(port, {
     responseTimeoutMs: 10_000,
     enquireLinkIntervalMs: 30_000,
     credentials: { get: () => Promise.resolve({ ...SIM_ACCOUNT }), invalidate: () => undefined },
-    onDeliver: () => Promise.resolve(),
-    logger: silentLogger,
-    clock: systemClock,
     ...o,
   });
-  client.start();
-  return client;
 }
 
 /** Resolves once `tx` transmitting and `rx` receiving binds are bound; rejects after `timeoutMs`. */

@@ -2,7 +2,6 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StatusStore } from '../../service/src/aws/status-store.js';
-import { systemClock } from '../../service/src/clock.js';
 import { loadConfig } from '../../service/src/config.js';
 import { STATUS_RANK } from '../../service/src/domain.js';
 import { createQueues } from '../../service/src/local/emulators.js';
@@ -16,6 +15,7 @@ import { segmentText } from '../../service/src/smpp/segment.js';
 import type { OutboundPart } from '../../service/src/smpp/submit.js';
 import { sendSms } from '../../service/src/tools/client.js';
 import { useLocalAws } from '../support/aws.js';
+import { startLoopbackClient } from '../support/loopback-client.js';
 import { FuzzSmsc, HOSTILE_KINDS, STREAM_BREAKING_KINDS, rawPdu, type Attack, type FuzzSmscOptions, type HostileKind } from '../support/fuzz-smsc.js';
 import { serviceEnv } from '../support/stack.js';
 import { BIND_TRANSMITTER } from '../unit/fixtures/golden-pdus.js';
@@ -52,28 +52,13 @@ const firstBinds = (count: number, attack: (prng: () => number, index: number) =
   index < count ? attack(prng, index) : undefined;
 
 function client(port: number, overrides: Partial<SmppClientOptions> = {}): SmppClient {
-  const c = new SmppClient({
-    host: '127.0.0.1',
-    port,
-    tls: false,
-    tlsMinVersion: 'TLSv1.3',
-    systemType: '',
-    txBinds: 1,
-    rxBinds: 0,
-    trxBinds: 0,
-    mpsPerBind: 1000,
-    windowSize: 10,
+  const c = startLoopbackClient(port, {
     // Short keepalive: a stream the codec waits on forever (a length of 1-4, a truncated PDU) is only noticed by it.
     responseTimeoutMs: 200,
     enquireLinkIntervalMs: 400,
     backoff: fastBackoff,
-    credentials: { get: () => Promise.resolve({ systemId: 'test', password: 'secret' }), invalidate: () => undefined },
-    onDeliver: () => Promise.resolve(),
-    logger: silentLogger,
-    clock: systemClock,
     ...overrides,
   });
-  c.start();
   cleanups.push(() => c.stop(200));
   return c;
 }

@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../service/src/clock.js';
 import { BindError, ErrorCode } from '../../service/src/errors.js';
-import { silentLogger } from '../../service/src/logger.js';
 import { MetricName, type Metrics } from '../../service/src/metrics.js';
 import { toSmppAddress } from '../../service/src/smpp/address.js';
 import type { CredentialsProvider } from '../../service/src/smpp/bind.js';
@@ -11,6 +9,7 @@ import type { DeliverFields } from '../../service/src/smpp/receipt.js';
 import { segmentText } from '../../service/src/smpp/segment.js';
 import type { OutboundPart } from '../../service/src/smpp/submit.js';
 import { SmscSimulator, type SmscSimulatorOptions } from '../../service/src/sim/smsc-simulator.js';
+import { startLoopbackClient } from '../support/loopback-client.js';
 
 const fastBackoff = { baseMs: 20, maxMs: 200, authMinMs: 50, refusedMinMs: 50 };
 
@@ -54,27 +53,7 @@ async function simulator(options: SmscSimulatorOptions = {}) {
 }
 
 function client(port: number, overrides: Partial<SmppClientOptions> = {}) {
-  const c = new SmppClient({
-    host: '127.0.0.1',
-    port,
-    tls: false,
-    tlsMinVersion: 'TLSv1.3',
-    systemType: '',
-    txBinds: 1,
-    rxBinds: 1,
-    trxBinds: 0,
-    mpsPerBind: 1000,
-    windowSize: 10,
-    responseTimeoutMs: 2000,
-    enquireLinkIntervalMs: 5000,
-    backoff: fastBackoff,
-    credentials: new CountingCredentials(),
-    onDeliver: () => Promise.resolve(),
-    logger: silentLogger,
-    clock: systemClock,
-    ...overrides,
-  });
-  c.start();
+  const c = startLoopbackClient(port, { rxBinds: 1, backoff: fastBackoff, credentials: new CountingCredentials(), ...overrides });
   cleanups.push(() => c.stop(500));
   return c;
 }
