@@ -65,6 +65,7 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { isFinal, MessageStatus, STATUS_RANK, type ErrorDetail, type Job, type MoMessage, type Receipt } from '../domain.js';
+import { within } from '../clock.js';
 import { ConfigError, StoreError } from '../errors.js';
 
 /** Item kinds in the table. */
@@ -1005,15 +1006,6 @@ function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   if (map.size > max) map.delete(map.keys().next().value as K);
 }
 
-/** `promise`'s value, or `fallback` if it takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function allPartsPresent(parts: Record<string, PartState>, totalParts: number): boolean {
   for (let n = 1; n <= totalParts; n++) if (parts[String(n)] === undefined) return false;

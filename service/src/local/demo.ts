@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { StatusItem } from '../aws/status-store.js';
+import { within } from '../clock.js';
 import { isFinal, type MessageStatus } from '../domain.js';
 import { percentile } from '../tools/smpp-tool.js';
 import type { SmsInput } from '../tools/client.js';
@@ -83,9 +84,7 @@ export async function runDemo(d: DemoDeps): Promise<boolean> {
   await d.send(jobs.filter((j) => j.to !== 'not-a-number'));
   for (const j of jobs.filter((j) => j.to === 'not-a-number')) await d.sendRaw(JSON.stringify(j));
   const timeoutMs = d.timeoutMs ?? 120_000;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([done.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
-  clearTimeout(timer);
+  const timedOut = await within(done.then(() => false), timeoutMs, true);
   if (tty) process.stderr.write('\n');
 
   const items = await Promise.all(ids.map((id) => d.get(id)));

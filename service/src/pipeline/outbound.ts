@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Clock } from '../clock.js';
+import { within, type Clock } from '../clock.js';
 import type { ErrorDetail, Job, MessageStatus } from '../domain.js';
 import { EncodingError } from '../errors.js';
 import { parseJob } from '../job.js';
@@ -134,9 +134,7 @@ export class OutboundPipeline {
    * before the writes land would resend what the SMSC already accepted.
    */
   async drained(capMs: number): Promise<number> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all([...this.handlers]), new Promise((r) => (timer = setTimeout(r, capMs)))]);
-    clearTimeout(timer);
+    await within(Promise.all([...this.handlers]), capMs, []);
     return this.inProgress.size;
   }
 
