@@ -195,7 +195,9 @@ export const scenarios: Scenario[] = [
       const owner = new Map<string, string>();
       let binding = 'task-a';
       ctx.sim.on('bind', (e) => owner.set(e.sessionId, binding));
-      await ctx.rig.startService({ owner: 'task-a' }, ctx.deadline);
+      // Task A holds at most 10 jobs at a time (2 s at 5/s), so it cannot take the whole batch
+      // before task B's pollers come round: both tasks submit, whatever the timing.
+      await ctx.rig.startService({ owner: 'task-a', env: { MPS_PER_BIND: '5' } }, ctx.deadline);
       binding = 'task-b';
       const b = ctx.rig.startChild();
       const bound = (type: string) => b.waitForLog((l) => l['msg'] === 'bound' && l['type'] === type, Math.max(1, ctx.deadline - Date.now()));
