@@ -460,3 +460,69 @@ describe('SmscSimulator TLS', () => {
     expect((await esme.bind()).command_status).toBe(0);
   });
 });
+
+describe('SmscSimulator session faults', () => {
+  it('answers every submit_sm ESME_RINVBNDSTS after resetSessions, still answers enquire_link, and binds new sessions normally', async () => {
+    const { sim, port } = await startSim();
+    const old = await TestEsme.connect(port);
+    await old.bind('bind_transmitter');
+
+    expect(sim.resetSessions()).toBe(1);
+    const refused = await old.submit();
+    const enquire = await old.request('enquire_link');
+    const fresh = await TestEsme.connect(port);
+    await fresh.bind('bind_transmitter');
+    const accepted = await fresh.submit();
+
+    expect(refused.command_status).toBe(SimStatus.ESME_RINVBNDSTS);
+    expect(enquire.command_status).toBe(0);
+    expect(accepted.command_status).toBe(0);
+    expect(sim.stats).toMatchObject({ accepted: 1, failedByFault: 1 });
+  });
+
+  it('answers a bind ESME_ROK and closes the connection acceptThenDropMs later', async () => {
+    const { sim, port } = await startSim({ faults: { acceptThenDropMs: 50 } });
+    const reasons: string[] = [];
+    sim.on('session-closed', (e) => reasons.push(e.reason));
+    const esme = await TestEsme.connect(port);
+
+    const bound = await esme.bind('bind_transmitter');
+    await esme.whenClosed();
+
+    expect(bound.command_status).toBe(0);
+    expect(reasons).toEqual(['fault: acceptThenDrop']);
+  });
+
+  it('answers ESME_RMSGQFUL to every submit_sm for a destination in msgQFullDestinations, and accepts the others', async () => {
+    const { sim, port } = await startSim({ faults: { msgQFullDestinations: ['6590001111'] } });
+    const esme = await TestEsme.connect(port);
+    await esme.bind('bind_transmitter');
+
+    const full = await esme.submit({ destination_addr: '6590001111' });
+    const other = await esme.submit({ destination_addr: '6590002222' });
+
+    expect(full.command_status).toBe(SimStatus.ESME_RMSGQFUL);
+    expect(other.command_status).toBe(0);
+    expect(sim.submissions.map((r) => r.destinationAddr)).toEqual(['6590002222']);
+  });
+
+  it('sends unbind on unbindSessions, still sends the responses already due, and closes once the ESME answers', async () => {
+    const { sim, port } = await startSim({ responseDelayMs: 100 });
+    const esme = await TestEsme.connect(port);
+    await esme.bind('bind_transmitter');
+    const reasons: string[] = [];
+    sim.on('session-closed', (e) => reasons.push(e.reason));
+
+    const response = esme.submit();
+    await sim.waitFor(() => sim.submissions.length === 1, WAIT_MS, 'the submit');
+    expect(sim.unbindSessions()).toBe(1);
+    const unbind = await esme.next((pdu) => pdu.command === 'unbind', 'unbind');
+    expect((await response).command_status).toBe(0);
+    esme.session.send(unbind.response());
+    await esme.whenClosed();
+
+    expect(esme.events).toEqual(['bind_transmitter_resp', 'unbind', 'submit_sm_resp', 'close']);
+    expect(reasons).toEqual(['unbound by the SMSC']);
+  });
+});
+

@@ -2,17 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { classifyBindStatus, classifySubmitStatus, Status, statusDescription, statusName } from '../../service/src/smpp/command-status.js';
 
 describe('classifySubmitStatus', () => {
-  it.each([
-    ['ESME_RTHROTTLED', 0x58],
-    ['ESME_RMSGQFUL', 0x14],
-  ])('slows the bind down on %s and sends again: the SMSC asks us to wait, the message is fine', (_name, status) => {
-    expect(classifySubmitStatus(status)).toBe('slow-down');
+  it('slows the bind down on ESME_RTHROTTLED and sends again: the SMSC asks us to wait, the message is fine', () => {
+    expect(classifySubmitStatus(0x58)).toBe('slow-down');
+  });
+
+  it('holds back only the destination on ESME_RMSGQFUL: some SMSCs keep the queue per handset', () => {
+    expect(classifySubmitStatus(0x14)).toBe('defer-destination');
+  });
+
+  it('rebinds on ESME_RINVBNDSTS: the SMSC lost the session, the message is fine', () => {
+    expect(classifySubmitStatus(0x04)).toBe('rebind');
   });
 
   it.each([
     ['ESME_RSYSERR', 0x08],
     ['ESME_RX_T_APPN', 0x64],
-    ['ESME_RINVBNDSTS', 0x04],
     ['ESME_RUNKNOWNERR', 0xff],
   ])('retries later on %s, a transient condition', (_name, status) => {
     expect(classifySubmitStatus(status)).toBe('retry');

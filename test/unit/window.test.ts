@@ -98,3 +98,29 @@ describe('RequestWindow', () => {
     await expect(pending).rejects.toEqual({ kind: 'timeout' });
   });
 });
+
+describe('RequestWindow.idle', () => {
+  it('resolves at once when nothing is outstanding', async () => {
+    const window = new RequestWindow<string>(2, new FakeClock());
+
+    await expect(window.idle()).resolves.toBeUndefined();
+  });
+
+  it('resolves once the last outstanding request ends, answered or timed out', async () => {
+    const clock = new FakeClock();
+    const window = new RequestWindow<string>(2, clock);
+    const answered = window.track(1, 1000);
+    const expires = window.track(2, 500).catch((f: unknown) => f);
+    let idle = false;
+    const waiting = window.idle().then(() => (idle = true));
+
+    window.complete(1, 'resp');
+    await answered;
+    expect(idle).toBe(false);
+    clock.advance(500);
+    await expires;
+    await waiting;
+
+    expect(idle).toBe(true);
+  });
+});

@@ -56,6 +56,15 @@ export interface SmscFaults {
   ignoreEnquireLink: boolean;
   /** Answer every bind with ESME_RBINDFAIL. */
   refuseBinds: boolean;
+  /**
+   * Answer binds with ESME_ROK, then close the connection this many ms later (an SMSC, or a
+   * load balancer before it, that takes binds and drops them). Clearing it spares sessions not yet dropped.
+   */
+  acceptThenDropMs: number | undefined;
+  /** Answer ESME_RMSGQFUL to every submit_sm for these destination addresses (a queue kept per handset, full). */
+  msgQFullDestinations: readonly string[];
+  /** Answer ESME_RSYSERR (temporary) to every submit_sm for these destination addresses: a route that keeps failing. */
+  systemErrorDestinations: readonly string[];
 }
 
 export const NO_FAULTS: Readonly<SmscFaults> = Object.freeze({
@@ -67,6 +76,9 @@ export const NO_FAULTS: Readonly<SmscFaults> = Object.freeze({
   receiptBeforeResponse: false,
   ignoreEnquireLink: false,
   refuseBinds: false,
+  acceptThenDropMs: undefined,
+  msgQFullDestinations: [],
+  systemErrorDestinations: [],
 });
 
 /** The logging surface the simulator uses (a pino logger fits). */
@@ -139,6 +151,10 @@ export function faultProblems(faults: Partial<SmscFaults>): string[] {
   for (const key of ['swallowRate', 'throttleRate', 'msgQFullRate', 'submitFailRate'] as const) {
     const value = faults[key];
     if (value !== undefined && !isRate(value)) problems.push(`faults.${key} must be between 0 and 1 (got ${value})`);
+  }
+  const acceptThenDrop = faults.acceptThenDropMs;
+  if (acceptThenDrop !== undefined && !(Number.isFinite(acceptThenDrop) && acceptThenDrop >= 0)) {
+    problems.push(`faults.acceptThenDropMs must be a non-negative number of ms (got ${acceptThenDrop})`);
   }
   const drop = faults.dropAfterSubmits;
   if (drop !== undefined && !(Number.isInteger(drop) && drop >= 1)) {

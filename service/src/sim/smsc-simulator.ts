@@ -43,6 +43,7 @@ export const SimStatus = {
   ESME_RINVCMDID: 0x03,
   ESME_RINVBNDSTS: 0x04,
   ESME_RALYBND: 0x05,
+  ESME_RSYSERR: 0x08,
   ESME_RBINDFAIL: 0x0d,
   ESME_RINVPASWD: 0x0e,
   ESME_RINVSYSID: 0x0f,
@@ -106,7 +107,7 @@ export interface SmscStats {
   accepted: number;
   /** Every ESME_RTHROTTLED answer, from the rate limit or the `throttleRate` fault. */
   throttled: number;
-  /** ESME_RMSGQFUL and ESME_RSUBMITFAIL answers injected by faults. */
+  /** ESME_RMSGQFUL, ESME_RSUBMITFAIL and (after `resetSessions()`) ESME_RINVBNDSTS answers injected by faults. */
   failedByFault: number;
   swallowed: number;
   /** Connections closed by `dropAfterSubmits`. */
@@ -187,6 +188,10 @@ interface SimSession {
   readonly inflight: Set<() => void>;
   enquireTimer: NodeJS.Timeout | undefined;
   enquireOutstanding: boolean;
+  /** Set by `resetSessions()`: the SMSC forgot this session's bind for submit_sm, the link itself is up. */
+  bindLost: boolean;
+  /** Set by `unbindSessions()`: our unbind is out, the session closes when it is answered. */
+  unbinding: boolean;
   closed: boolean;
 }
 
@@ -395,6 +400,44 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     return all.length;
   }
 
+  /**
+   * Forgets the bind of every bound session for submits, as an SMSC does after a reset or fail-over
+   * behind a link that stays up: from now on each answers every submit_sm with ESME_RINVBNDSTS,
+   * while enquire_link is still answered and receipts still flow. New binds work normally.
+   * Returns how many sessions were reset.
+   */
+  resetSessions(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (s.bind && !s.closed && !s.bindLost) {
+        s.bindLost = true;
+        n++;
+      }
+    }
+    this.logger.info({ sessions: n }, 'smsc-sim sessions reset');
+    return n;
+  }
+
+  /**
+   * Sends unbind to every bound session, as an SMSC going down for maintenance does; responses
+   * already due are still sent, and each session closes once it answers the unbind (or after
+   * `deliverTimeoutMs`). Returns how many were asked.
+   */
+  unbindSessions(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) {
+      if (!s.bind || s.closed || s.unbinding) continue;
+      s.unbinding = true;
+      n++;
+      const timer = setTimeout(() => this.closeSession(s, 'unbind unanswered', false), this.opts.deliverTimeoutMs).unref();
+      s.session.send(makePdu('unbind'), () => {
+        clearTimeout(timer);
+        this.closeSession(s, 'unbound by the SMSC', true);
+      });
+    }
+    return n;
+  }
+
   /** Writes raw, non-SMPP bytes to every bound session; returns how many got them. */
   sendGarbage(bytes: Buffer): number {
     let n = 0;
@@ -575,6 +618,8 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
       inflight: new Set(),
       enquireTimer: undefined,
       enquireOutstanding: false,
+      bindLost: false,
+      unbinding: false,
       closed: false,
     };
     if (!this.running) {
@@ -651,6 +696,12 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     if (!s.bind) return this.reply(s, pdu, SimStatus.ESME_RINVBNDSTS);
     if (pdu.command !== 'submit_sm') return this.reply(s, pdu, SimStatus.ESME_RINVCMDID);
     if (s.bind.bindType === 'receiver') return this.reply(s, pdu, SimStatus.ESME_RINVBNDSTS);
+    if (s.bindLost) {
+      this.counters.failedByFault++;
+      this.reply(s, pdu, SimStatus.ESME_RINVBNDSTS);
+      this.notify('submit-rejected', { sessionId: s.id, sequenceNumber: pdu.sequence_number, status: SimStatus.ESME_RINVBNDSTS });
+      return;
+    }
     this.onSubmit(s, pdu, s.bind);
   }
 
@@ -674,6 +725,11 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     this.counters.binds++;
     this.reply(s, pdu, SimStatus.ESME_ROK, { system_id: this.opts.smscSystemId, sc_interface_version: 0x34 });
     this.logger.info({ sessionId: s.id, systemId, bindType }, 'smsc-sim bound');
+    if (this.currentFaults.acceptThenDropMs !== undefined) {
+      setTimeout(() => {
+        if (this.currentFaults.acceptThenDropMs !== undefined) this.closeSession(s, 'fault: acceptThenDrop', false);
+      }, this.currentFaults.acceptThenDropMs).unref();
+    }
     this.startEnquireLink(s);
     this.notify('bind', { sessionId: s.id, transport: s.transport, systemId, bindType });
     if (bindType !== 'transmitter') this.releaseHeld(systemId);
@@ -719,8 +775,9 @@ export class SmscSimulator extends EventEmitter<SmscSimulatorEvents> {
     const faults = this.currentFaults;
     let status: number = SimStatus.ESME_ROK;
     if (window.length >= bind.account.mps || this.chance(faults.throttleRate)) status = SimStatus.ESME_RTHROTTLED;
-    else if (this.chance(faults.msgQFullRate)) status = SimStatus.ESME_RMSGQFUL;
+    else if (this.chance(faults.msgQFullRate) || faults.msgQFullDestinations.includes(asString(pdu['destination_addr']))) status = SimStatus.ESME_RMSGQFUL;
     else if (this.chance(faults.submitFailRate)) status = SimStatus.ESME_RSUBMITFAIL;
+    else if (faults.systemErrorDestinations.includes(asString(pdu['destination_addr']))) status = SimStatus.ESME_RSYSERR;
     if (status !== SimStatus.ESME_ROK) {
       if (status === SimStatus.ESME_RTHROTTLED) this.counters.throttled++;
       else this.counters.failedByFault++;

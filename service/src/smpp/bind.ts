@@ -9,26 +9,94 @@ export interface CredentialsProvider {
   invalidate(): void;
 }
 
+/** How long a bind waits between attempts, per kind of failure. */
 export interface BackoffPolicy {
-  /** @defaultvalue 500 */
+  /** First delay after a failure; it doubles with every failure in a row. @defaultvalue 500 */
   baseMs: number;
-  /** @defaultvalue 30000 */
+  /** Ceiling of that doubling. @defaultvalue 30000 */
   maxMs: number;
-  /** Auth failures wait at least this long: hammering a wrong password can lock the account. @defaultvalue 30000 */
+  /**
+   * First wait after an authentication failure; it doubles with each one in a row, up to
+   * `authMaxMs`: hammering a wrong password can lock the account. @defaultvalue 30000
+   */
   authMinMs: number;
+  /** Ceiling of the authentication floor. @defaultvalue 300000 (5 minutes) */
+  authMaxMs?: number;
   /** The SMSC refused the bind (cap reached): another task may hold it for a while. @defaultvalue 5000 */
   refusedMinMs: number;
+  /**
+   * How long a link must stay up before the failure count starts again from zero. An SMSC that
+   * accepts a bind and drops it at once would otherwise be hit again within `baseMs`, for ever.
+   * @defaultvalue 60000
+   */
+  stableAfterMs?: number;
 }
 
-export const defaultBackoff: BackoffPolicy = { baseMs: 500, maxMs: 30_000, authMinMs: 30_000, refusedMinMs: 5_000 };
+/** The policy of every production bind (BindOptions.backoff overrides it in tests). */
+export const defaultBackoff: Required<BackoffPolicy> = {
+  baseMs: 500,
+  maxMs: 30_000,
+  authMinMs: 30_000,
+  authMaxMs: 300_000,
+  refusedMinMs: 5_000,
+  stableAfterMs: 60_000,
+};
 
-/** Full-jitter exponential backoff (AWS architecture blog), with a floor per failure kind. */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, error: unknown, random = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 16));
-  let delay = random() * ceiling;
-  if (error instanceof BindError && error.code === ErrorCode.SMPP_BIND_AUTH) delay = Math.max(delay, policy.authMinMs * (0.5 + random() / 2));
-  if (error instanceof BindError && error.code === ErrorCode.SMPP_BIND_REFUSED) delay = Math.max(delay, policy.refusedMinMs * (0.5 + random() / 2));
+/**
+ * The wait before the next bind attempt. `attempt` counts failures in a row (0 for the first);
+ * `authFailures` counts authentication failures in a row, this one included.
+ *
+ * Equal jitter: half of the doubled delay is fixed and half random, so each wait is at least as
+ * long as the previous one could have been (the delay really grows) while the binds of many tasks
+ * still spread out. A floor is a floor: the jitter of an authentication or refusal wait goes
+ * above it (floor × 1–1.5), never below.
+ */
+export function backoffDelay(policy: BackoffPolicy, attempt: number, error: unknown, random: () => number = Math.random, authFailures = 1): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  let delay = ceiling / 2 + (random() * ceiling) / 2;
+  const code = error instanceof BindError ? error.code : undefined;
+  if (code === ErrorCode.SMPP_BIND_AUTH) {
+    const floor = Math.min(policy.authMaxMs ?? defaultBackoff.authMaxMs, policy.authMinMs * 2 ** Math.min(Math.max(0, authFailures - 1), 30));
+    delay = Math.max(delay, floor * (1 + random() / 2));
+  } else if (code === ErrorCode.SMPP_BIND_REFUSED) {
+    delay = Math.max(delay, policy.refusedMinMs * (1 + random() / 2));
+  }
   return Math.round(delay);
+}
+
+/**
+ * A bind's failure counters. A link lost after it stayed up `stableAfterMs` starts the count
+ * again; one lost sooner counts as another failure in a row, like a bind that failed outright.
+ * Authentication failures are counted apart and forgotten at the first successful bind.
+ */
+export class ReconnectBackoff {
+  private attempt = 0;
+  private authFailures = 0;
+  private boundAt: number | undefined;
+
+  constructor(
+    private readonly policy: BackoffPolicy,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Failures in a row so far. */
+  get failures(): number {
+    return this.attempt;
+  }
+
+  /** A bind succeeded at `now`. */
+  bound(now: number): void {
+    this.boundAt = now;
+    this.authFailures = 0;
+  }
+
+  /** A bind attempt failed, or the link was lost, at `now`: the wait before the next attempt. */
+  failed(error: unknown, now: number): number {
+    if (this.boundAt !== undefined && now - this.boundAt >= (this.policy.stableAfterMs ?? defaultBackoff.stableAfterMs)) this.attempt = 0;
+    this.boundAt = undefined;
+    if (error instanceof BindError && error.code === ErrorCode.SMPP_BIND_AUTH) this.authFailures += 1;
+    return backoffDelay(this.policy, this.attempt++, error, this.random, this.authFailures);
+  }
 }
 
 export type BindState = 'idle' | 'connecting' | 'bound' | 'backoff' | 'stopped';
@@ -47,7 +115,7 @@ export interface BindOptions extends Omit<SessionOptions, 'bindType' | 'credenti
 export class Bind extends EventEmitter {
   private current: SmppSession | undefined;
   private stateValue: BindState = 'idle';
-  private attempt = 0;
+  private readonly backoff: ReconnectBackoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private boundWaiters: Array<(s: SmppSession | undefined) => void> = [];
 
@@ -58,14 +126,16 @@ export class Bind extends EventEmitter {
     private readonly logger: Logger,
   ) {
     super();
+    this.backoff = new ReconnectBackoff(options.backoff ?? defaultBackoff);
   }
 
   get state(): BindState {
     return this.stateValue;
   }
 
+  /** The bound session, while it takes submits (not once it is retiring or unbinding). */
   get session(): SmppSession | undefined {
-    return this.current && !this.current.isClosed ? this.current : undefined;
+    return this.current?.acceptingSubmits ? this.current : undefined;
   }
 
   start(): void {
@@ -105,7 +175,7 @@ export class Bind extends EventEmitter {
       await session.unbind(1000);
       return;
     }
-    this.attempt = 0;
+    this.backoff.bound(this.options.clock.now());
     this.current = session;
     this.stateValue = 'bound';
     session.once('close', (reason: string) => {
@@ -121,7 +191,7 @@ export class Bind extends EventEmitter {
 
   private scheduleRetry(err: unknown): void {
     if (this.stateValue === 'stopped') return;
-    const delay = backoffDelay(this.options.backoff ?? defaultBackoff, this.attempt++, err);
+    const delay = this.backoff.failed(err, this.options.clock.now());
     if (err instanceof BindError && err.code === ErrorCode.SMPP_BIND_AUTH) {
       // The password may have been rotated: the next attempt re-reads the secret.
       this.options.credentials.invalidate();
@@ -129,7 +199,14 @@ export class Bind extends EventEmitter {
     this.stateValue = 'backoff';
     const code = err instanceof BindError ? err.code : 'UNKNOWN';
     this.logger[code === ErrorCode.SMPP_BIND_AUTH ? 'error' : 'warn'](
-      { bind: this.name, code, commandStatus: err instanceof BindError ? err.commandStatus : undefined, err: (err as Error).message, retryInMs: delay },
+      {
+        bind: this.name,
+        code,
+        commandStatus: err instanceof BindError ? err.commandStatus : undefined,
+        err: (err as Error).message,
+        failuresInARow: this.backoff.failures,
+        retryInMs: delay,
+      },
       code === ErrorCode.SMPP_BIND_AUTH ? 'bind rejected: authentication failure' : 'bind failed',
     );
     this.emit('bind-failed', err, delay);

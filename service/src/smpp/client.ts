@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { MetricName, noMetrics, type Metrics } from '../metrics.js';
+import { maskAddress } from './address.js';
 import { Bind, type BackoffPolicy, type CredentialsProvider } from './bind.js';
 import { classifySubmitStatus, statusDescription, statusName, Status } from './command-status.js';
 import type { DeliverFields } from './receipt.js';
@@ -28,6 +29,16 @@ export interface SmppClientOptions extends LinkOptions {
   pacerMarginMs?: number;
   /** Throttle answers tolerated for one part before it is handed back as retryable. @defaultvalue 20 */
   maxThrottleRetries?: number;
+  /**
+   * ESME_RMSGQFUL answers for one part after which it is handed back as retryable (the pipeline
+   * then retries it later, from SQS). @defaultvalue 5
+   */
+  queueFullHandBackAfter?: number;
+  /**
+   * After ESME_RMSGQFUL, how long that destination is held back; it doubles with each further
+   * one for the destination, up to 30 s, and ends at its first accepted submit. @defaultvalue 500
+   */
+  destinationHoldMs?: number;
   backoff?: BackoffPolicy;
   credentials: CredentialsProvider;
   /** Receipts and MO messages; the SMSC gets its answer only after this resolves. */
@@ -39,24 +50,49 @@ export interface SmppClientOptions extends LinkOptions {
 
 interface QueuedSubmit {
   fields: Record<string, unknown>;
+  /** destination_addr: ESME_RMSGQFUL holds back parts by it. */
+  destination: string;
   resolve(result: SubmitResult): void;
   throttles: number;
+  queueFulls: number;
+  rebinds: number;
   enqueuedAt: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
+/** A destination held back after ESME_RMSGQFUL: nothing is sent to it before `until`. */
+interface DestinationHold {
+  until: number;
+  /** ESME_RMSGQFUL hold periods in a row; the next hold is twice as long. */
+  strikes: number;
+}
+
+const MAX_DESTINATION_HOLD_MS = 30_000;
+/** A hold this long over is forgotten: the next ESME_RMSGQFUL starts from the shortest hold again. */
+const FORGET_HOLD_MS = 60_000;
+/**
+ * Rebinds after ESME_RINVBNDSTS for one part before it is handed back as retryable: an SMSC that
+ * says "not bound" on every fresh bind has not merely lost a session.
+ */
+const MAX_REBINDS_PER_PART = 3;
+
 /**
  * The account's binds and the outbound path through them: one FIFO of submits
  * shared by every transmitting bind; each bind pulls from it only when its window
  * has a slot and its pacer allows, so every bind runs at its own limit and a
- * slow or dead bind holds back nothing but itself.
+ * slow or dead bind holds back nothing but itself. A destination whose queue is
+ * full at the SMSC (ESME_RMSGQFUL) is held back on its own: its parts wait aside
+ * while the others keep the binds' full rate.
  *
  * Events: 'readiness' ({ tx, rx }) whenever the number of bound binds changes.
  */
 export class SmppClient extends EventEmitter {
   readonly binds: Bind[] = [];
   private readonly queue: QueuedSubmit[] = [];
+  /** Parts taken off the queue while their destination was held; they go first once it is not. */
+  private readonly deferred: QueuedSubmit[] = [];
+  private readonly holds = new Map<string, DestinationHold>();
   private workWaiters: Array<() => void> = [];
   private running = false;
   private inFlight = 0;
@@ -119,7 +155,7 @@ export class SmppClient extends EventEmitter {
 
   /** Submits waiting for a bind (not yet sent). */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.deferred.length;
   }
 
   /** Submits sent and awaiting their response. */
@@ -143,17 +179,21 @@ export class SmppClient extends EventEmitter {
       if (signal?.aborted) return resolve({ kind: 'retryable', reason: 'aborted' });
       const item: QueuedSubmit = {
         fields: submitSmFields(part),
+        destination: part.destination.addr,
         resolve,
         throttles: 0,
+        queueFulls: 0,
+        rebinds: 0,
         enqueuedAt: this.options.clock.now(),
         signal,
         onAbort: undefined,
       };
       if (signal) {
         item.onAbort = () => {
-          const i = this.queue.indexOf(item);
-          if (i >= 0) {
-            this.queue.splice(i, 1);
+          for (const list of [this.queue, this.deferred]) {
+            const i = list.indexOf(item);
+            if (i < 0) continue;
+            list.splice(i, 1);
             resolve({ kind: 'retryable', reason: 'aborted' });
           }
         };
@@ -170,7 +210,7 @@ export class SmppClient extends EventEmitter {
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const item of this.queue.splice(0)) this.finish(item, { kind: 'retryable', reason: 'shutting down' });
+    for (const item of [...this.deferred.splice(0), ...this.queue.splice(0)]) this.finish(item, { kind: 'retryable', reason: 'shutting down' });
     this.wakePumps();
     const deadline = this.options.clock.now() + graceMs;
     if (this.inFlight > 0) {
@@ -202,8 +242,8 @@ export class SmppClient extends EventEmitter {
     while (this.running) {
       const session = await bind.waitBound();
       if (!session || !this.running) return;
-      if (this.queue.length === 0) {
-        await new Promise<void>((r) => this.workWaiters.push(r));
+      if (this.queue.length === 0 && this.deferred.length === 0) {
+        await this.nextWork();
         continue;
       }
       if (session.windowFree <= 0) {
@@ -215,11 +255,71 @@ export class SmppClient extends EventEmitter {
         await new Promise<void>((r) => this.options.clock.setTimeout(r, delay));
         continue;
       }
-      const item = this.queue.shift();
-      if (!item) continue;
+      const item = this.takeNext();
+      if (!item) {
+        // Everything waiting is for held destinations: wait for the first hold to end, or new work.
+        await this.nextWork(this.firstHoldEnd() - this.options.clock.now());
+        continue;
+      }
       pacer.take();
       this.send(session, pacer, item);
     }
+  }
+
+  /** Resolves when work is queued, or after `timeoutMs` when given. */
+  private nextWork(timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (timeoutMs === undefined) {
+        this.workWaiters.push(resolve);
+        return;
+      }
+      const timer = this.options.clock.setTimeout(resolve, Math.max(1, timeoutMs));
+      this.workWaiters.push(() => {
+        this.options.clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The next part to send: a deferred one whose hold is over first, then the queue's head, setting aside parts for held destinations. */
+  private takeNext(): QueuedSubmit | undefined {
+    if (this.holds.size === 0 && this.deferred.length === 0) return this.queue.shift();
+    const now = this.options.clock.now();
+    const i = this.deferred.findIndex((item) => !this.isHeld(item.destination, now));
+    if (i >= 0) return this.deferred.splice(i, 1)[0];
+    for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+      if (!this.isHeld(item.destination, now)) return item;
+      this.deferred.push(item);
+    }
+    return undefined;
+  }
+
+  private isHeld(destination: string, now: number): boolean {
+    const hold = this.holds.get(destination);
+    return hold !== undefined && now < hold.until;
+  }
+
+  private firstHoldEnd(): number {
+    let first = Infinity;
+    for (const item of this.deferred) first = Math.min(first, this.holds.get(item.destination)?.until ?? 0);
+    return first === Infinity ? this.options.clock.now() : first;
+  }
+
+  /**
+   * ESME_RMSGQFUL for `destination`: hold it back, twice as long as the last time if that hold
+   * was recent. Answers to parts sent before the hold began count once: they say nothing new.
+   */
+  private holdDestination(destination: string): number {
+    const now = this.options.clock.now();
+    const last = this.holds.get(destination);
+    if (last && now < last.until) return last.until - now;
+    const strikes = last && now - last.until < FORGET_HOLD_MS ? last.strikes + 1 : 1;
+    const ms = Math.min(MAX_DESTINATION_HOLD_MS, (this.options.destinationHoldMs ?? 500) * 2 ** Math.min(strikes - 1, 16));
+    this.holds.set(destination, { until: now + ms, strikes });
+    if (this.holds.size > 1000) {
+      for (const [d, h] of this.holds) if (now - h.until >= FORGET_HOLD_MS) this.holds.delete(d);
+    }
+    return ms;
   }
 
   private send(session: SmppSession, pacer: Pacer, item: QueuedSubmit): void {
@@ -235,6 +335,7 @@ export class SmppClient extends EventEmitter {
         const status = resp.command_status;
         if (status === Status.ESME_ROK) {
           pacer.accepted();
+          if (this.holds.size > 0) this.holds.delete(item.destination);
           return this.finish(item, { kind: 'accepted', smscMessageId: String(resp['message_id'] ?? ''), latencyMs });
         }
         switch (classifySubmitStatus(status)) {
@@ -246,6 +347,25 @@ export class SmppClient extends EventEmitter {
               return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
             }
             // Throttling is the SMSC asking us to wait, not a verdict on the message: send it again first.
+            return this.enqueue(item, true);
+          case 'defer-destination': {
+            this.metrics.increment(MetricName.SubmitThrottled);
+            item.queueFulls += 1;
+            if (item.queueFulls >= (this.options.queueFullHandBackAfter ?? 5) || !this.running) {
+              return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
+            }
+            const holdMs = this.holdDestination(item.destination);
+            this.options.logger.debug({ to: maskAddress(item.destination), holdMs, queueFulls: item.queueFulls }, 'ESME_RMSGQFUL: destination held back');
+            return this.enqueue(item, true);
+          }
+          case 'rebind':
+            // The SMSC no longer knows the session although the link is up: the message is fine,
+            // the session is not. The session has retired itself (no more submits; it closes once
+            // those in flight are answered, and the bind reconnects): send the part again first.
+            item.rebinds += 1;
+            if (item.rebinds > MAX_REBINDS_PER_PART || !this.running) {
+              return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
+            }
             return this.enqueue(item, true);
           case 'retry':
             return this.finish(item, { kind: 'retryable', reason: statusName(status), status });

@@ -15,6 +15,7 @@ export const Status = {
   ESME_RMSGQFUL: 0x14,
   ESME_RTHROTTLED: 0x58,
   ESME_RX_T_APPN: 0x64,
+  ESME_RX_P_APPN: 0x65,
   ESME_RINVCMDID: 0x03,
   ESME_RINVCMDLEN: 0x02,
 } as const;
@@ -59,22 +60,29 @@ export function statusDescription(status: number): string {
 }
 
 /** What to do with a submit that was answered with this non-zero status. */
-export type SubmitStatusAction = 'slow-down' | 'retry' | 'fail';
+export type SubmitStatusAction = 'slow-down' | 'defer-destination' | 'rebind' | 'retry' | 'fail';
 
 /**
- * Throttling and a full queue are the SMSC asking us to wait: slow the bind and
- * re-send (not a message failure). System errors are transient. Everything that
- * judges the message itself (address, length, DCS…) will fail again, so it is
- * permanent.
+ * - ESME_RTHROTTLED: the bind sends faster than the SMSC allows; slow the bind and re-send
+ *   (not a message failure).
+ * - ESME_RMSGQFUL: a full queue, which some SMSCs keep per destination (one handset that is
+ *   off, say); hold back that destination only and re-send later, so it cannot slow the bind.
+ * - ESME_RINVBNDSTS on a bound session: the SMSC lost the bind (a reset on its side, while the
+ *   TCP link and enquire_link still work); the message is fine, the session is not: rebind and
+ *   re-send.
+ * - System errors are transient: retry later.
+ * - Everything that judges the message itself (address, length, DCS…) will fail again: permanent.
  */
 export function classifySubmitStatus(status: number): SubmitStatusAction {
   switch (status) {
     case Status.ESME_RTHROTTLED:
-    case Status.ESME_RMSGQFUL:
       return 'slow-down';
+    case Status.ESME_RMSGQFUL:
+      return 'defer-destination';
+    case Status.ESME_RINVBNDSTS:
+      return 'rebind';
     case Status.ESME_RSYSERR:
     case Status.ESME_RX_T_APPN:
-    case Status.ESME_RINVBNDSTS:
     case 0xff:
       return 'retry';
     default:

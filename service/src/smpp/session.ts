@@ -3,8 +3,10 @@ import { rootCertificates, type TLSSocket } from 'node:tls';
 import type { Clock } from '../clock.js';
 import { BindError, ErrorCode, SmppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { smpp, makePdu, type Pdu, type Session } from './codec.js';
-import { classifyBindStatus, Status, statusName } from './command-status.js';
+import { MetricName, noMetrics, type Metrics } from '../metrics.js';
+import { decodePdu, smpp, makePdu, type Pdu, type Session } from './codec.js';
+import { classifyBindStatus, classifySubmitStatus, Status, statusName } from './command-status.js';
+import { CommandId, FrameReader, frameHeader, lengthOverrun } from './frame.js';
 import type { DeliverFields } from './receipt.js';
 import { RequestWindow, type WindowFailure } from './window.js';
 
@@ -44,6 +46,7 @@ export interface SessionOptions extends LinkOptions {
   onDeliver?: (fields: DeliverFields) => Promise<void>;
   logger: Logger;
   clock: Clock;
+  metrics?: Metrics;
 }
 
 /** Why a request got no response. */
@@ -73,11 +76,22 @@ const BIND_COMMAND: Record<BindType, string> = {
 const CONTROL_WINDOW = 4;
 
 /**
- * One bound SMPP session over TCP or TLS: the `smpp` package does the framing;
- * this class adds what it lacks — response deadlines, a window, enquire_link
- * keepalive with dead-link detection, ordered answers to deliver_sm after the
- * handler's write, generic_nack for unknown commands, and a clean close on
- * garbage (the package wedges after a parse error).
+ * Submits that time out in a row, with no response of any kind in between, before the link is
+ * probed with an enquire_link at once: the idle keepalive never fires while submits keep going out.
+ */
+export const PROBE_AFTER_TIMEOUTS = 3;
+
+/** How long a closing link may take to flush its last answers before it is cut. */
+const FLUSH_MS = 2000;
+
+/**
+ * One bound SMPP session over TCP or TLS: the `smpp` package encodes and
+ * decodes PDUs; this class reads the frames itself (see FrameReader) and adds
+ * what the package lacks — response deadlines, a window, enquire_link keepalive
+ * with dead-link detection (also after a run of response timeouts), ordered
+ * answers to deliver_sm after the handler's write, generic_nack for unknown
+ * commands, an answer instead of a lost link for a deliver_sm the codec cannot
+ * read, and a clean close on garbage it cannot frame.
  *
  * Emits 'close' (reason: string) exactly once.
  */
@@ -85,10 +99,18 @@ export class SmppSession extends EventEmitter {
   private readonly window: RequestWindow<Pdu>;
   /** enquire_link and unbind must get through even when submits fill the window. */
   private readonly control: RequestWindow<Pdu>;
+  private readonly frames: FrameReader;
+  private readonly metrics: Metrics;
   private lastActivity: number;
   private keepalive: NodeJS.Timeout | undefined;
   private closedReason: string | undefined;
   private unbinding = false;
+  /** Set once the session takes no more submits (retired, or unbinding); it closes soon. */
+  private draining = false;
+  /** deliver_sm / data_sm being handled; each settles once its answer is written. */
+  private readonly delivering = new Set<Promise<void>>();
+  private silentTimeouts = 0;
+  private probing = false;
 
   private constructor(
     private readonly session: Session,
@@ -97,15 +119,17 @@ export class SmppSession extends EventEmitter {
     super();
     this.window = new RequestWindow<Pdu>(options.windowSize, options.clock);
     this.control = new RequestWindow<Pdu>(CONTROL_WINDOW, options.clock);
+    this.metrics = options.metrics ?? noMetrics;
     this.lastActivity = options.clock.now();
-    session.on('pdu', (pdu: Pdu) => {
-      // The smpp package emits 'pdu' outside its own try/catch: anything thrown here would crash the process.
-      try {
-        this.onPdu(pdu);
-      } catch (err) {
-        this.close(`cannot handle ${pdu.command}: ${(err as Error).message}`);
-      }
-    });
+    // The package's own reader stops for good after a body it cannot decode; paused, it reads
+    // nothing, and the FrameReader takes the socket's data instead.
+    session.pause();
+    this.frames = new FrameReader(
+      session.socket,
+      (frame) => this.onFrame(frame),
+      (reason) => this.close(`socket or protocol error: ${reason}`),
+    );
+    session.socket.on('readable', () => this.frames.drain());
     session.on('error', (err: Error) => this.close(`socket or protocol error: ${err.message}`));
     session.on('close', () => this.close('socket closed'));
   }
@@ -144,6 +168,11 @@ export class SmppSession extends EventEmitter {
     return this.closedReason !== undefined;
   }
 
+  /** Open and taking submits: not closed, not retiring or unbinding. */
+  get acceptingSubmits(): boolean {
+    return this.closedReason === undefined && !this.draining;
+  }
+
   /** Free slots in the submit window. */
   get windowFree(): number {
     return this.window.free;
@@ -174,6 +203,7 @@ export class SmppSession extends EventEmitter {
     if (this.closedReason !== undefined) {
       return Promise.reject(new NotSentError(`${command}: link closed (${this.closedReason})`));
     }
+    if (this.draining && !opts.control) return Promise.reject(new NotSentError(`${command}: the session is closing`));
     const pdu = makePdu(command, fields);
     const window = opts.control ? this.control : this.window;
     if (window.free <= 0) return Promise.reject(new NotSentError(`${command}: window full`));
@@ -183,25 +213,56 @@ export class SmppSession extends EventEmitter {
     const expected = `${command}_resp`;
     const accepts = (r: Pdu) => r.command === expected || r.command === 'generic_nack';
     return window.track(pdu.sequence_number, this.options.responseTimeoutMs, accepts).catch((failure: WindowFailure) => {
+      if (failure.kind === 'timeout' && !opts.control) this.onResponseTimeout();
       throw new RequestFailedError(failure, command);
     });
   }
 
-  /** Sends unbind and waits for its answer or the deadline, then closes. */
+  /**
+   * Takes no more submits and closes once those outstanding have ended (answered, or at their
+   * deadline), so their answers are not turned into unknown outcomes. The session retires itself
+   * when the SMSC answers a submit ESME_RINVBNDSTS; the bind then reconnects.
+   */
+  retire(reason: string): void {
+    if (this.closedReason !== undefined || this.draining) return;
+    this.draining = true;
+    this.options.logger.warn({ reason, outstanding: this.window.outstanding }, 'retiring the session: no new submits, closing once those outstanding end');
+    void this.window.idle().then(() => this.close(reason));
+  }
+
+  /**
+   * Answers every deliver_sm already taken, then sends unbind and waits for its answer, all
+   * within the deadline; then closes. The SMSC stops delivering once it sees our unbind and would
+   * deliver again whatever it got no answer for, even if we stored it.
+   */
   async unbind(deadlineMs: number): Promise<void> {
     if (this.closedReason !== undefined) return;
     this.unbinding = true;
-    const deadline = new Promise<void>((resolve) => this.options.clock.setTimeout(resolve, deadlineMs));
-    await Promise.race([this.request('unbind', {}, { control: true }).catch(() => undefined), deadline]);
+    this.draining = true;
+    let timer: unknown;
+    const deadline = new Promise<void>((resolve) => (timer = this.options.clock.setTimeout(resolve, deadlineMs)));
+    await Promise.race([this.deliveriesAnswered(), deadline]);
+    if (this.closedReason === undefined) await Promise.race([this.request('unbind', {}, { control: true }).catch(() => undefined), deadline]);
+    this.options.clock.clearTimeout(timer);
     this.close('unbound');
   }
 
-  /** Closes the socket and fails every pending request at once. Idempotent. */
-  close(reason: string): void {
+  /**
+   * Closes the socket and fails every pending request at once. Idempotent. `flush` ends the
+   * socket after what was written (answers just sent), cutting it only if that takes too long.
+   */
+  close(reason: string, opts: { flush?: boolean } = {}): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
+    this.draining = true;
+    this.frames.stop();
     if (this.keepalive) clearInterval(this.keepalive);
-    this.session.destroy();
+    if (opts.flush) {
+      this.session.close();
+      setTimeout(() => this.session.destroy(), FLUSH_MS).unref();
+    } else {
+      this.session.destroy();
+    }
     this.window.failAll(reason);
     this.control.failAll(reason);
     this.emit('close', reason);
@@ -221,9 +282,81 @@ export class SmppSession extends EventEmitter {
     this.keepalive.unref();
   }
 
-  private onPdu(pdu: Pdu): void {
+  /** One whole frame from the FrameReader: decoded here, so a body the codec cannot read is answered, not fatal. */
+  private onFrame(frame: Buffer): void {
     this.lastActivity = this.options.clock.now();
+    let problem = lengthOverrun(frame);
+    let pdu: Pdu | undefined;
+    if (problem === undefined) {
+      try {
+        pdu = decodePdu(frame);
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+    }
+    if (!pdu) return this.onUndecodable(frame, problem ?? 'not a whole PDU');
+    try {
+      this.onPdu(pdu);
+    } catch (err) {
+      this.close(`cannot handle ${pdu.command}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A frame whose header is readable but whose body is not. A deliver_sm / data_sm gets
+   * ESME_RX_P_APPN, the permanent "do not deliver again": redelivered, it would be unreadable
+   * again (ESME_RX_T_APPN would bring it back for ever, and a lost link did the same). Another
+   * request gets generic_nack ESME_RINVCMDLEN (its lengths disagree with its command_length). A
+   * response is dropped: the request it answers ends at its deadline, as if it had been lost.
+   * The link stays up: the frame boundaries are intact. The bytes are never logged (message text).
+   */
+  private onUndecodable(frame: Buffer, problem: string): void {
+    const { commandId, sequenceNumber, isResponse } = frameHeader(frame);
+    this.metrics.increment(MetricName.PduUndecodable);
+    const deliver = commandId === CommandId.DELIVER_SM || commandId === CommandId.DATA_SM;
+    this.options.logger.warn(
+      { commandId: `0x${commandId.toString(16).padStart(8, '0')}`, sequence: sequenceNumber, length: frame.length, problem },
+      deliver ? 'undecodable deliver_sm answered ESME_RX_P_APPN (not to be redelivered)' : 'undecodable PDU',
+    );
+    if (deliver) {
+      const response = commandId === CommandId.DELIVER_SM ? 'deliver_sm_resp' : 'data_sm_resp';
+      this.answer(makePdu(response, { sequence_number: sequenceNumber, command_status: Status.ESME_RX_P_APPN }));
+    } else if (!isResponse) {
+      this.answer(makePdu('generic_nack', { sequence_number: sequenceNumber, command_status: Status.ESME_RINVCMDLEN }));
+    }
+  }
+
+  /**
+   * Submits time out in a row: the keepalive stays quiet while requests keep leaving, so ask
+   * the link directly. An unanswered probe means a dead link: close it and let the bind reconnect.
+   */
+  private onResponseTimeout(): void {
+    this.silentTimeouts += 1;
+    if (this.silentTimeouts < PROBE_AFTER_TIMEOUTS || this.probing || this.closedReason !== undefined) return;
+    this.silentTimeouts = 0;
+    this.probing = true;
+    this.lastActivity = this.options.clock.now();
+    this.options.logger.warn({ timeouts: PROBE_AFTER_TIMEOUTS }, 'submits time out: probing the link with enquire_link');
+    this.request('enquire_link', {}, { control: true }).then(
+      () => {
+        this.probing = false;
+      },
+      (err: Error) => {
+        this.options.logger.warn({ err: err.message }, 'enquire_link probe failed: closing the link');
+        this.close(`enquire_link unanswered after ${PROBE_AFTER_TIMEOUTS} response timeouts`);
+      },
+    );
+  }
+
+  private onPdu(pdu: Pdu): void {
     if (pdu.isResponse()) {
+      // Any answer, even a late one, shows the link carries traffic.
+      this.silentTimeouts = 0;
+      if (pdu.command === 'submit_sm_resp' && classifySubmitStatus(pdu.command_status) === 'rebind') {
+        // The SMSC no longer has this session bound (a reset on its side; the link and enquire_link
+        // still work). Retired before the answer frees its window slot, so no submit follows it here.
+        this.retire(`${statusName(pdu.command_status)}: the SMSC no longer has this session bound`);
+      }
       if (pdu.command === 'generic_nack') {
         // generic_nack answers a request of ours that the SMSC could not parse.
         if (!this.window.complete(pdu.sequence_number, pdu)) this.control.complete(pdu.sequence_number, pdu);
@@ -239,8 +372,7 @@ export class SmppSession extends EventEmitter {
         this.answer(pdu.response());
         return;
       case 'unbind':
-        this.answer(pdu.response());
-        this.close('SMSC unbound');
+        void this.onUnbindRequest(pdu);
         return;
       case 'deliver_sm':
       case 'data_sm':
@@ -259,6 +391,32 @@ export class SmppSession extends EventEmitter {
     }
   }
 
+  /**
+   * The SMSC ends the session. SMPP 3.4 wants unbind answered, and the answer ends the link; so
+   * first, within one response timeout, the submits already sent get their chance to be answered
+   * (each one cut would be an unknown outcome, possibly sent twice) and every deliver_sm taken is
+   * answered (the SMSC would deliver it again).
+   */
+  private async onUnbindRequest(pdu: Pdu): Promise<void> {
+    if (this.unbinding) {
+      // Both sides unbinding at once: answer and let our own unbind finish the close.
+      this.answer(pdu.response());
+      return;
+    }
+    this.unbinding = true;
+    this.draining = true;
+    let timer: unknown;
+    const deadline = new Promise<void>((resolve) => (timer = this.options.clock.setTimeout(resolve, this.options.responseTimeoutMs)));
+    await Promise.race([Promise.all([this.window.idle(), this.deliveriesAnswered()]), deadline]);
+    this.options.clock.clearTimeout(timer);
+    this.answer(pdu.response());
+    this.close('SMSC unbound', { flush: true });
+  }
+
+  private async deliveriesAnswered(): Promise<void> {
+    while (this.delivering.size > 0) await Promise.all(this.delivering);
+  }
+
   private onDeliver(pdu: Pdu): void {
     const handler = this.options.onDeliver;
     if (!handler) {
@@ -274,13 +432,18 @@ export class SmppSession extends EventEmitter {
       this.answer(pdu.response({ command_status: Status.ESME_RX_T_APPN }));
       return;
     }
-    handler(fields).then(
-      () => this.answer(pdu.response({ command_status: Status.ESME_ROK })),
-      (err: Error) => {
-        this.options.logger.warn({ err: err.message }, 'deliver_sm not stored: answering ESME_RX_T_APPN so the SMSC retries');
-        this.answer(pdu.response({ command_status: Status.ESME_RX_T_APPN }));
-      },
-    );
+    const answered: Promise<void> = handler(fields)
+      .then(
+        () => Status.ESME_ROK,
+        (err: Error) => {
+          this.options.logger.warn({ err: err.message }, 'deliver_sm not stored: answering ESME_RX_T_APPN so the SMSC retries');
+          return Status.ESME_RX_T_APPN;
+        },
+      )
+      .then((status) => this.answer(pdu.response({ command_status: status })))
+      .catch((err: unknown) => this.options.logger.error({ err: (err as Error).message }, 'deliver_sm answer failed'))
+      .finally(() => this.delivering.delete(answered));
+    this.delivering.add(answered);
   }
 
   private answer(response: Pdu): void {

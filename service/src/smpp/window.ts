@@ -23,6 +23,7 @@ interface Pending<R> {
 export class RequestWindow<R> {
   private readonly pending = new Map<number, Pending<R>>();
   private readonly slotWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
   /**
    * One timer for the whole window, due at the earliest deadline, instead of one per request:
    * setting and clearing a timer per PDU was a measurable share of the cost of a submit.
@@ -49,6 +50,15 @@ export class RequestWindow<R> {
   waitForSlot(): Promise<void> {
     if (this.free > 0) return Promise.resolve();
     return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once no request is outstanding (at once if none is). Every request ends by its
+   * deadline at the latest, so this never waits longer than the longest timeout.
+   */
+  idle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**
@@ -94,8 +104,13 @@ export class RequestWindow<R> {
     const p = this.pending.get(sequence);
     if (!p) return undefined;
     this.pending.delete(sequence);
-    if (this.pending.size === 0) this.disarm();
     this.slotWaiters.shift()?.();
+    if (this.pending.size === 0) {
+      this.disarm();
+      const idle = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of idle) w();
+    }
     return p;
   }
 
