@@ -71,8 +71,14 @@ export type ReceiptStatus = Extract<
 
 /** A delivery receipt, decoded from a deliver_sm (TLVs first, then the text). */
 export interface Receipt {
-  /** SMSC message id exactly as the receipt carried it. */
+  /** SMSC message id as the receipt carried it: the receipted_message_id TLV, else the text's `id:`. */
   smscMessageId: string;
+  /**
+   * The text's `id:` when the receipt also has a receipted_message_id TLV and the two are
+   * different ids (no correlation key in common). Some SMSCs fill one of them wrongly; the
+   * store keeps the one that matches a known submit.
+   */
+  alternativeMessageId?: string;
   status: ReceiptStatus;
   /** The raw `stat:` word (e.g. DELIVRD), when present. */
   stat?: string;

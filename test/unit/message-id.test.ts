@@ -10,13 +10,48 @@ function shareAKey(a: string, b: string): boolean {
 }
 
 describe('smscIdKeys', () => {
-  it('gives a digits-only id both its decimal and its hex reading', () => {
+  it('gives a digits-only id its decimal reading first (exact) and its hex reading after it', () => {
     expect(smscIdKeys('123')).toEqual(['d:123', 'd:291']);
   });
 
+  it('gives an id with hex letters its hex form first (exact) and its numeric value after it', () => {
+    expect(smscIdKeys('1A2B')).toEqual(['x:1a2b', 'd:6699']);
+  });
+
   it('lets a hex rendering and the decimal rendering of one id share a key', () => {
-    expect(smscIdKeys('1A2B')).toEqual(['d:6699']);
     expect(shareAKey('1A2B', '6699')).toBe(true);
+  });
+
+  it('tells colliding ids apart by their exact key: 000186A0 (hex 186A0 = 100000) and 00100000', () => {
+    // Act
+    const hexId = smscIdKeys('000186A0');
+    const decimalId = smscIdKeys('00100000');
+    // Assess: they share d:100000, which is 00100000's exact key and only a secondary reading of 000186A0.
+    expect(hexId).toEqual(['x:186a0', 'd:100000']);
+    expect(decimalId).toEqual(['d:100000', 'd:1048576']);
+    expect(hexId[0]).not.toBe(decimalId[0]);
+    expect(hexId.slice(1)).toContain(decimalId[0]);
+  });
+
+  it('gives two ids the same exact key only when they are the same id up to case, white space and leading zeros', () => {
+    const normalised = (s: string) => s.trim().toLowerCase().replace(/^0+(?=.)/, '');
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        fc.boolean(),
+        fc.nat({ max: 3 }),
+        (value, other, sameValue, zeros) => {
+          // Prepare: a hex rendering, and a decimal rendering of the same value or of another one.
+          const hex = '0'.repeat(zeros) + value.toString(16).toUpperCase();
+          const decimal = (sameValue ? value : other).toString(10);
+          // Act / Assess
+          expect(smscIdKeys(hex)[0] === smscIdKeys(decimal)[0]).toBe(normalised(hex) === normalised(decimal));
+          expect(smscIdKeys(hex)[0]).toBe(smscIdKeys(hex.toLowerCase().replace(/^0+(?=.)/, ''))[0]);
+        },
+      ),
+      { numRuns },
+    );
   });
 
   it('ignores case and leading zeros', () => {
@@ -25,11 +60,11 @@ describe('smscIdKeys', () => {
   });
 
   it('trims surrounding white space', () => {
-    expect(smscIdKeys('  ff \n')).toEqual(['d:255']);
+    expect(smscIdKeys('  ff \n')).toEqual(['x:ff', 'd:255']);
   });
 
   it('keeps a 64-bit id exact', () => {
-    expect(smscIdKeys('FFFFFFFFFFFFFFFF')).toEqual(['d:18446744073709551615']);
+    expect(smscIdKeys('FFFFFFFFFFFFFFFF')).toEqual(['x:ffffffffffffffff', 'd:18446744073709551615']);
     expect(smscIdKeys('18446744073709551615')[0]).toBe('d:18446744073709551615');
   });
 

@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isFinal } from '../../service/src/domain.js';
 import { smscIdKeys } from '../../service/src/smpp/message-id.js';
 import { isReceipt, normalizeReceiptDate, parseReceipt } from '../../service/src/smpp/receipt.js';
 import { receiptFields, receiptFixtures } from './fixtures/receipts.js';
 
 const numRuns = Number(process.env['PROPERTY_RUNS'] ?? 300);
 const RECEIVED_AT = '2023-11-26T12:01:02.000Z';
+/** The SMPP 3.4 Appendix B final states, and the full words some SMSCs spell them with. */
+const FINAL_WORDS = ['DELIVRD', 'DELIVERED', 'EXPIRED', 'DELETED', 'UNDELIV', 'UNDELIVERED', 'UNDELIVERABLE', 'REJECTD', 'REJECTED', 'UNKNOWN'];
 
 describe('isReceipt', () => {
   it.each([
@@ -60,6 +63,7 @@ describe('parseReceipt', () => {
     const receipt = parseReceipt(fixture?.fields ?? receiptFields(''), RECEIVED_AT);
     // Assess
     expect('smscMessageId' in receipt && smscIdKeys(receipt.smscMessageId)).toContain(smscIdKeys('1234567890')[0]);
+    expect(receipt).not.toHaveProperty('alternativeMessageId');
   });
 
   it('does not let an id inside the text field override the real one', () => {
@@ -85,8 +89,46 @@ describe('parseReceipt', () => {
     expect(result).toEqual({ error: expect.stringContaining('no message id') });
   });
 
-  it('reports UNKNOWN for a receipt that has an id but no state', () => {
-    expect(parseReceipt(receiptFields('id:9'), RECEIVED_AT)).toMatchObject({ smscMessageId: '9', status: 'UNKNOWN' });
+  it('keeps a receipt that has an id but no state in progress, so a later final receipt still counts', () => {
+    expect(parseReceipt(receiptFields('id:9'), RECEIVED_AT)).toEqual({ smscMessageId: '9', status: 'ENROUTE', receivedAt: RECEIVED_AT });
+  });
+
+  it('finalises only on the message_state values of final states (2, 3, 4, 5, 7, 8)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1, max: 300 }), (messageState) => {
+        // Act
+        const receipt = parseReceipt(receiptFields('id:10', { messageState }), RECEIVED_AT);
+        // Assess
+        expect('status' in receipt && isFinal(receipt.status)).toBe([2, 3, 4, 5, 7, 8].includes(messageState));
+      }),
+      { numRuns },
+    );
+  });
+
+  it('never finalises on a stat word it does not know, and keeps the word', () => {
+    const word = fc.stringMatching(/^[A-Za-z_]{1,12}$/).filter((w) => !FINAL_WORDS.includes(w.toUpperCase()));
+    fc.assert(
+      fc.property(word, (w) => {
+        // Act
+        const receipt = parseReceipt(receiptFields(`id:11 stat:${w} err:000`), RECEIVED_AT);
+        // Assess
+        expect(receipt).toMatchObject({ stat: w });
+        expect('status' in receipt && isFinal(receipt.status)).toBe(false);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('does not read a status word out of the text: echo', () => {
+    expect(parseReceipt(receiptFields('id:12 sub:001 dlvrd:000 text:DELIVRD to you'), RECEIVED_AT)).toEqual({
+      smscMessageId: '12',
+      status: 'ENROUTE',
+      receivedAt: RECEIVED_AT,
+    });
+  });
+
+  it('prefers the stat: label to a bare status word', () => {
+    expect(parseReceipt(receiptFields('id:13 DELIVRD stat:UNDELIV err:001'), RECEIVED_AT)).toMatchObject({ status: 'UNDELIVERED', stat: 'UNDELIV' });
   });
 
   it('never throws on arbitrary bytes, codings and TLVs', () => {

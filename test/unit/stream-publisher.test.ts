@@ -85,6 +85,7 @@ describe('stream publisher', () => {
       lastError: { code: 'ESME_RINVDSTADR', name: 'invalid destination', description: 'x' },
       updatedAt: '2026-01-01T00:00:00.000Z',
       metadata: { orderId: 'o-7' },
+      version: null,
     });
   });
 
@@ -143,23 +144,90 @@ describe('stream publisher', () => {
     expect(eb.calls.map((c) => c.length)).toEqual([10, 10, 3]);
   });
 
-  it('reports the records whose entries failed, and every record of a call that failed', async () => {
+  it('stops at the first failed entry: that record and every later one are reported, nothing later is sent', async () => {
+    // Prepare: entry 1 of the first call fails.
+    const eb = fakeEventBridge((entries) => ({
+      FailedEntryCount: 1,
+      Entries: entries.map((_, i) => (i === 1 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' } : { EventId: `e${i}` })),
+    }));
+    const records = Array.from({ length: 12 }, (_, i) => record('INSERT', message(`p-${i}`, 'SUBMITTING')));
+    const seqs = records.map((r) => r.dynamodb!.SequenceNumber!);
+    // Act
+    const result = await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({ Records: records });
+    // Assess: Lambda retries from record 1, in order; records 10 and 11 were never sent.
+    expect(result.batchItemFailures).toEqual(seqs.slice(1).map((itemIdentifier) => ({ itemIdentifier })));
+    expect(eb.calls).toHaveLength(1);
+  });
+
+  it('stops at a call that failed as a whole, and reports from its first record on', async () => {
+    // Prepare
     let call = 0;
     const eb = fakeEventBridge((entries) => {
       call += 1;
-      if (call === 2) return new Error('ThrottlingException');
-      return {
-        FailedEntryCount: 1,
-        Entries: entries.map((_, i) => (i === 1 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' } : { EventId: `e${i}` })),
-      };
+      return call === 2 ? new Error('ThrottlingException') : { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) };
     });
-    const records = Array.from({ length: 12 }, (_, i) => record('INSERT', message(`p-${i}`, 'SUBMITTING')));
+    const records = Array.from({ length: 25 }, (_, i) => record('INSERT', message(`t-${i}`, 'SUBMITTING')));
     const seqs = records.map((r) => r.dynamodb!.SequenceNumber!);
-
+    // Act
     const result = await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({ Records: records });
+    // Assess
+    expect(result.batchItemFailures).toEqual(seqs.slice(10).map((itemIdentifier) => ({ itemIdentifier })));
+    expect(eb.calls.map((c) => c.length)).toEqual([10, 10]);
+  });
 
-    // Entry 1 of the first call failed; the second call (records 10 and 11) failed as a whole.
-    expect(result.batchItemFailures).toEqual([seqs[1], seqs[10], seqs[11]].map((itemIdentifier) => ({ itemIdentifier })));
+  it('never publishes a later status of a message after an earlier one failed (no DELIVERED, SUBMITTED, DELIVERED)', async () => {
+    // Prepare: job-9 goes SUBMITTING → SUBMITTED → DELIVERED; the SUBMITTED event is refused.
+    const eb = fakeEventBridge((entries) => ({
+      FailedEntryCount: entries.some((e) => detailOf(e).status === 'SUBMITTED') ? 1 : 0,
+      Entries: entries.map((e, i) => (detailOf(e).status === 'SUBMITTED' ? { ErrorCode: 'InternalFailure' } : { EventId: `e${i}` })),
+    }));
+    const records = [
+      record('MODIFY', message('job-9', 'SUBMITTED', { version: { N: '2' } }), message('job-9', 'SUBMITTING')),
+      record('MODIFY', message('job-9', 'DELIVERED', { version: { N: '3' } }), message('job-9', 'SUBMITTED')),
+    ];
+    // Act
+    const result = await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({ Records: records });
+    // Assess: both come back for the retry, and DELIVERED was never put on the bus.
+    expect(result.batchItemFailures).toEqual(records.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })));
+    expect(eb.calls.flat().map((e) => detailOf(e).status)).toEqual(['SUBMITTED']);
+  });
+
+  it('stops at a record it cannot read, after publishing the records before it', async () => {
+    // Prepare: the middle record's image holds an attribute value the unmarshaller does not know.
+    const eb = fakeEventBridge();
+    const broken = record('INSERT', { id: { S: 'bad' }, kind: { S: 'MESSAGE' }, status: { X: '?' } as never });
+    const records = [record('INSERT', message('m-1', 'SUBMITTING')), broken, record('INSERT', message('m-2', 'SUBMITTING'))];
+    // Act
+    const result = await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({ Records: records });
+    // Assess
+    expect(eb.calls.flat().map((e) => detailOf(e).id)).toEqual(['m-1']);
+    expect(result.batchItemFailures).toEqual(records.slice(1).map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })));
+  });
+
+  it('puts two changes of one message in separate calls, in stream order', async () => {
+    // Prepare
+    const eb = fakeEventBridge();
+    const records = [
+      record('INSERT', message('k-1', 'SUBMITTING')),
+      record('INSERT', message('k-2', 'SUBMITTING')),
+      record('MODIFY', message('k-1', 'SUBMITTED'), message('k-1', 'SUBMITTING')),
+      record('INSERT', message('k-3', 'SUBMITTING')),
+    ];
+    // Act
+    await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({ Records: records });
+    // Assess: a refused entry can never let the later change of the same message through first.
+    expect(eb.calls.map((c) => c.map((e) => `${detailOf(e).id}:${detailOf(e).status}`))).toEqual([
+      ['k-1:SUBMITTING', 'k-2:SUBMITTING'],
+      ['k-1:SUBMITTED', 'k-3:SUBMITTING'],
+    ]);
+  });
+
+  it("puts the item's version in the event, for consumers to drop duplicates and stale events", async () => {
+    const eb = fakeEventBridge();
+    await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({
+      Records: [record('MODIFY', message('job-v', 'DELIVERED', { version: { N: '7' } }), message('job-v', 'SUBMITTED', { version: { N: '6' } }))],
+    });
+    expect(detailOf(eb.calls[0]?.[0])).toMatchObject({ id: 'job-v', status: 'DELIVERED', version: 7 });
   });
 
   it('accepts the stream time as the SDK gives it locally (a Date)', async () => {

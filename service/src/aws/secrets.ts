@@ -1,5 +1,37 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { ConnectorError, ErrorCode } from '../errors.js';
+
+/** Timeouts of the Secrets Manager client. */
+export interface SecretsClientTimeouts {
+  /** Time to establish the connection. @defaultvalue 3000 */
+  connectionTimeoutMs?: number;
+  /** Time for the whole GetSecretValue call, per attempt. @defaultvalue 5000 */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The Secrets Manager client of the service and the operator tool. Every bind waits for the
+ * credentials, so a call must end: without timeouts a silent endpoint holds it for ever.
+ *
+ * `throwOnRequestTimeout` is what makes `requestTimeout` end the call: without it the SDK
+ * (@smithy/node-http-handler 4.x) only logs a warning when it passes and keeps waiting. Two
+ * attempts at most, so a hung endpoint costs a bind about 2 × requestTimeoutMs before its
+ * backoff; the bind's own retries do the rest.
+ *
+ * @param config - region, and for tests an endpoint and credentials; the SDK's environment
+ *   (`AWS_ENDPOINT_URL_SECRETS_MANAGER`) applies as usual.
+ */
+export function createSecretsManagerClient(config: SecretsManagerClientConfig = {}, timeouts: SecretsClientTimeouts = {}): SecretsManagerClient {
+  return new SecretsManagerClient({
+    maxAttempts: 2,
+    ...config,
+    requestHandler: {
+      connectionTimeout: timeouts.connectionTimeoutMs ?? 3_000,
+      requestTimeout: timeouts.requestTimeoutMs ?? 5_000,
+      throwOnRequestTimeout: true,
+    },
+  });
+}
 
 export interface SmppCredentials {
   systemId: string;

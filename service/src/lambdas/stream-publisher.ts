@@ -13,6 +13,11 @@ import {
  * `SmsStatusChanged` when a message's status changes (its first write included) and
  * `SmsReceived` for each new MO message. CORRELATION items and anything else are ignored.
  * Runs on Lambda (DynamoDB stream event source) and locally from DynamoDB Local's stream.
+ *
+ * Order: records are published in stream order, and publishing stops at the first record that
+ * fails; it and every later record go back as batchItemFailures, so Lambda retries from there
+ * and a message's later status never reaches the bus before an earlier one. Events that did go
+ * out before the failure may go out again on the retry: `version` lets consumers drop them.
  */
 
 export const EVENT_SOURCE = 'smpp-connector';
@@ -30,6 +35,12 @@ export interface SmsStatusChangedDetail {
   lastError: unknown;
   updatedAt: string;
   metadata: unknown;
+  /**
+   * The item's `version` after this change (it grows with every write): `(id, version)` names
+   * one change, so a consumer drops a repeat (a retried batch) and anything older than what it
+   * has seen.
+   */
+  version: number | null;
 }
 
 export interface SmsReceivedDetail {
@@ -80,6 +91,7 @@ export function toEvent(record: DynamoDBRecord, busName: string): PutEventsReque
         lastError: item.lastError ?? null,
         updatedAt: time,
         metadata: item.metadata ?? null,
+        version: num(item.version),
       };
       return entry(DetailType.StatusChanged, detail);
     }
@@ -99,43 +111,79 @@ export function toEvent(record: DynamoDBRecord, busName: string): PutEventsReque
   }
 }
 
-/** Builds the stream handler; failed records are returned as batchItemFailures. */
+/** An entry waiting for its PutEvents call, with the position of its record in the batch. */
+interface Pending {
+  index: number;
+  seq: string;
+  entry: PutEventsRequestEntry;
+}
+
+/** The table key of a record's item, so that two changes of one item never share a PutEvents call. */
+function itemKey(record: DynamoDBRecord): string {
+  const key = record.dynamodb?.Keys?.['id'] ?? record.dynamodb?.NewImage?.['id'];
+  return key !== undefined && 'S' in key ? key.S : '';
+}
+
+/**
+ * Builds the stream handler. It publishes in stream order and stops at the first record that
+ * fails (unreadable, refused entry, or failed call): that record and every later one are
+ * returned as batchItemFailures, and nothing after it is sent.
+ */
 export function createHandler(deps: PublisherDeps): (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse> {
   const log = deps.log ?? console;
-  return async (event) => {
-    const failed: string[] = [];
-    const pending: { seq: string; entry: PutEventsRequestEntry }[] = [];
-    for (const record of event.Records) {
-      const seq = record.dynamodb?.SequenceNumber ?? '';
-      try {
-        const entry = toEvent(record, deps.busName);
-        if (entry !== undefined) pending.push({ seq, entry });
-      } catch (err) {
-        // Malformed record: fail it, so retries and then the on-failure destination keep it.
-        log.error(JSON.stringify({ msg: 'cannot read stream record', seq, error: String(err) }));
-        failed.push(seq);
-      }
-    }
+  const seqOf = (record: DynamoDBRecord | undefined): string => record?.dynamodb?.SequenceNumber ?? '';
 
-    for (let i = 0; i < pending.length; i += PUT_EVENTS_MAX) {
-      const chunk = pending.slice(i, i + PUT_EVENTS_MAX);
-      try {
-        const out = await deps.eventBridge.send(new PutEventsCommand({ Entries: chunk.map((c) => c.entry) }));
-        if ((out.FailedEntryCount ?? 0) === 0) continue;
-        // Entries come back in request order; a failed one carries an ErrorCode.
-        chunk.forEach((c, j) => {
-          const result = out.Entries?.[j];
-          if (result === undefined || result.ErrorCode !== undefined) {
-            log.error(JSON.stringify({ msg: 'event not published', seq: c.seq, code: result?.ErrorCode, message: result?.ErrorMessage }));
-            failed.push(c.seq);
-          }
-        });
-      } catch (err) {
-        log.error(JSON.stringify({ msg: 'PutEvents failed', count: chunk.length, error: String(err) }));
-        failed.push(...chunk.map((c) => c.seq));
-      }
+  /** Sends one call; the index (in the batch) of its first record that failed, if any. */
+  const publish = async (chunk: Pending[]): Promise<number | undefined> => {
+    if (chunk.length === 0) return undefined;
+    try {
+      const out = await deps.eventBridge.send(new PutEventsCommand({ Entries: chunk.map((c) => c.entry) }));
+      if ((out.FailedEntryCount ?? 0) === 0) return undefined;
+      // Entries come back in request order; a failed one carries an ErrorCode.
+      const j = chunk.findIndex((_, k) => out.Entries?.[k] === undefined || out.Entries[k]?.ErrorCode !== undefined);
+      const failed = chunk[Math.max(0, j)];
+      const result = out.Entries?.[Math.max(0, j)];
+      log.error(JSON.stringify({ msg: 'event not published', seq: failed?.seq, code: result?.ErrorCode, message: result?.ErrorMessage }));
+      return failed?.index;
+    } catch (err) {
+      log.error(JSON.stringify({ msg: 'PutEvents failed', count: chunk.length, error: String(err) }));
+      return chunk[0]?.index;
     }
-    return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+
+  return async (event) => {
+    const records = event.Records;
+    let failedAt: number | undefined;
+    let chunk: Pending[] = [];
+    const inChunk = new Set<string>();
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as DynamoDBRecord;
+      let entry: PutEventsRequestEntry | undefined;
+      try {
+        entry = toEvent(record, deps.busName);
+      } catch (err) {
+        // Malformed record: it fails (retries, then the on-failure destination keep it), after what came before it.
+        failedAt = (await publish(chunk)) ?? i;
+        if (failedAt === i) log.error(JSON.stringify({ msg: 'cannot read stream record', seq: seqOf(record), error: String(err) }));
+        break;
+      }
+      if (entry === undefined) continue;
+      const key = itemKey(record);
+      // Two changes of one message in one call could land in either order, or the later one alone.
+      if (chunk.length === PUT_EVENTS_MAX || inChunk.has(key)) {
+        failedAt = await publish(chunk);
+        chunk = [];
+        inChunk.clear();
+        if (failedAt !== undefined) break;
+      }
+      chunk.push({ index: i, seq: seqOf(record), entry });
+      inChunk.add(key);
+    }
+    failedAt ??= await publish(chunk);
+    if (failedAt === undefined) return { batchItemFailures: [] };
+    const retried = records.slice(failedAt);
+    if (retried.length > 1) log.error(JSON.stringify({ msg: 'later records held back for the retry, in order', seq: seqOf(retried[0]), count: retried.length }));
+    return { batchItemFailures: retried.map((r) => ({ itemIdentifier: seqOf(r) })) };
   };
 }
 

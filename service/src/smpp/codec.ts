@@ -18,10 +18,33 @@ for (const command of Object.values(smpp.commands)) {
 const payload = smpp.tlvs['message_payload'];
 if (payload) payload.filter = rawMessage;
 
+/**
+ * C-Octet String TLVs (SMPP 3.4 §5.3.2 and 5.0 §4.8.4). The package reads them up to the first
+ * NUL whatever their declared length, so an SMSC that leaves the terminator out makes it read
+ * on into the next TLV — and a receipted_message_id picks up that TLV's tag. We read the
+ * declared length only, then cut at the terminator or any other control character (neither
+ * belongs in an id or a network name). Writing is unchanged: value plus NUL.
+ */
+const C_OCTET_STRING_TLVS = ['receipted_message_id', 'additional_status_info_text', 'source_network_id', 'dest_network_id'];
+
+/** A TLV's value text: its declared octets, up to the first control character (NUL included). */
+export function tlvCOctetString(buffer: Buffer, offset: number, length: number): string {
+  const limit = Math.min(buffer.length, offset + length);
+  let end = offset;
+  while (end < limit && (buffer[end] as number) >= 0x20 && buffer[end] !== 0x7f) end++;
+  return buffer.toString('latin1', offset, end);
+}
+
+for (const name of C_OCTET_STRING_TLVS) {
+  const def = smpp.tlvs[name];
+  if (!def) throw new Error(`smpp codec: TLV ${name} is not defined (package changed?)`);
+  def.type = { ...(def.type as object), read: tlvCOctetString };
+}
+
 export { smpp };
 export type { Pdu, Session, Server } from 'smpp';
 
-/** Builds a PDU through the package's codec (never by hand: DESIGN "the codec is the smpp package's"). */
+/** Builds a PDU through the package's codec (never by hand: the codec is the package's, the behaviour ours). */
 export function makePdu(command: string, fields: Record<string, unknown> = {}): import('smpp').Pdu {
   return new smpp.PDU(command, fields);
 }

@@ -1,5 +1,6 @@
 import type { Receipt, ReceiptStatus } from '../domain.js';
 import { alphabetOf, decodeText } from './encoding.js';
+import { smscIdKeys } from './message-id.js';
 
 /** The deliver_sm fields receipts and MO handling need, copied out of the PDU. */
 export interface DeliverFields {
@@ -58,7 +59,11 @@ const MESSAGE_STATE: Readonly<Record<number, ReceiptStatus>> = {
   8: 'REJECTED',
 };
 
-/** `stat:` words, the SMPP 3.4 Appendix B abbreviations and the full words some SMSCs send. */
+/**
+ * Status words: the SMPP 3.4 Appendix B abbreviations and the full words some SMSCs send. Only
+ * these are understood; every other word (`BUFFRED`, `SENT`, `ACKED`…) is some SMSC's
+ * intermediate state, never a final one.
+ */
 const STAT_WORDS: Readonly<Record<string, ReceiptStatus>> = {
   DELIVRD: 'DELIVERED',
   DELIVERED: 'DELIVERED',
@@ -75,9 +80,18 @@ const STAT_WORDS: Readonly<Record<string, ReceiptStatus>> = {
   ENROUTE: 'ENROUTE',
 };
 
-/** Maps a `stat:` word to a status, case-insensitively; unknown words are UNKNOWN. */
+/**
+ * Maps a status word to a status, case-insensitively. A word it does not know is ENROUTE:
+ * a final status is final for good, so only a known final word may finalise a message —
+ * a finalised `BUFFRED` would make the SMSC's real `DELIVRD` that follows count for nothing.
+ */
 export function statusOfStat(word: string): ReceiptStatus {
-  return STAT_WORDS[word.trim().toUpperCase()] ?? 'UNKNOWN';
+  return STAT_WORDS[word.trim().toUpperCase()] ?? 'ENROUTE';
+}
+
+/** Whether a token is a status word we know (for a status given without its `stat:` label). */
+function isStatusWord(token: string): boolean {
+  return Object.hasOwn(STAT_WORDS, token.toUpperCase());
 }
 
 /** The Appendix B text fields, as parseReceiptText names them. */
@@ -102,10 +116,17 @@ function fieldOf(key: string): ReceiptTextField {
  * Reads the Appendix B receipt text leniently: any field order, any case,
  * missing fields, extra spaces. The first occurrence of a field wins, so a
  * `text:` echo of the original message cannot override the real fields.
+ * Without a `stat:` label, a known status word standing on its own
+ * (`... done date:2311261201 DELIVRD err:000`) is taken as `stat`; words
+ * inside `err:` and `text:` never are.
  */
 export function parseReceiptText(text: string): Partial<Record<ReceiptTextField, string>> {
   const matches = [...text.matchAll(KEY)];
   const fields: Partial<Record<ReceiptTextField, string>> = {};
+  // The text: echo is the customer's message: no status word is looked for from there on.
+  const echoAt = matches.find((m) => fieldOf(m[1] as string) === 'text')?.index ?? text.length;
+  // Tokens that belong to no field: before the first key, or after a one-token field's value.
+  const loose = text.slice(0, Math.min(matches[0]?.index ?? text.length, echoAt)).split(/[\s,;]+/);
   matches.forEach((m, i) => {
     const field = fieldOf(m[1] as string);
     if (fields[field] !== undefined) return;
@@ -113,9 +134,20 @@ export function parseReceiptText(text: string): Partial<Record<ReceiptTextField,
     const next = matches[i + 1];
     const end = field === 'text' || next === undefined ? text.length : (next.index ?? text.length);
     const raw = text.slice(start, end).trim();
-    // err may be a phrase; the other fields are single tokens, and trailing junk is not part of them.
-    fields[field] = field === 'err' || field === 'text' ? raw : (raw.split(/\s+/)[0] ?? '');
+    if (field === 'err' || field === 'text') {
+      // err may be a phrase.
+      fields[field] = raw;
+      return;
+    }
+    // The other fields are single tokens, and trailing junk is not part of them.
+    const [value = '', ...rest] = raw.split(/\s+/);
+    fields[field] = value;
+    if ((m.index ?? 0) < echoAt) loose.push(...rest);
   });
+  if (fields.stat === undefined) {
+    const bare = loose.find(isStatusWord);
+    if (bare !== undefined) fields.stat = bare;
+  }
   return fields;
 }
 
@@ -161,12 +193,29 @@ function clean(value: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** A message id ends at the first control character: what follows is a terminator's leftovers. */
+function cleanId(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  if (v === undefined) return undefined;
+  let end = 0;
+  while (end < v.length && v.charCodeAt(end) >= 0x20 && v.charCodeAt(end) !== 0x7f) end++;
+  return clean(v.slice(0, end));
+}
+
+/** Whether two renderings may be the same SMSC id (they share a correlation key). */
+function sameId(a: string, b: string): boolean {
+  const keys = new Set(smscIdKeys(a));
+  return smscIdKeys(b).some((k) => keys.has(k));
+}
+
 /**
- * Decodes a delivery receipt (DESIGN §4). The body is decoded per data_coding
- * first (GSM7-coded ASCII is read as ASCII, see receiptText); the
+ * Decodes a delivery receipt. The body is decoded per data_coding first
+ * (GSM7-coded ASCII is read as ASCII, see receiptText); the
  * receipted_message_id, message_state and network_error_code TLVs take
- * precedence over the text fields. Never throws: a receipt without any
- * message id comes back as `{ error }`.
+ * precedence over the text fields, and a text `id:` naming another id is kept
+ * as `alternativeMessageId`. Only a final state finalises: no state, or a state
+ * word we do not know, is ENROUTE. Never throws: a receipt without any message
+ * id comes back as `{ error }`.
  *
  * @param receivedAt - when the connector received it (ISO-8601).
  */
@@ -175,18 +224,22 @@ export function parseReceipt(f: DeliverFields, receivedAt: string): Receipt | { 
     const text = receiptText(messageBody(f).body, f.dataCoding);
     const fields = parseReceiptText(text);
 
-    const smscMessageId = clean(f.receiptedMessageId) ?? clean(fields.id);
+    const tlvId = cleanId(f.receiptedMessageId);
+    const textId = cleanId(fields.id);
+    const smscMessageId = tlvId ?? textId;
     if (smscMessageId === undefined) {
       return { error: `receipt carries no message id (no receipted_message_id TLV, no id: field): ${JSON.stringify(text.slice(0, 80))}` };
     }
 
     const stat = clean(fields.stat);
     const tlvStatus = f.messageState === undefined ? undefined : MESSAGE_STATE[f.messageState];
-    // With no state anywhere, an intermediate notification says "still on its way"; anything else is unknown.
-    const fallback: ReceiptStatus = (f.esmClass & ESM_TYPE_MASK) === ESM_TYPE_INTERMEDIATE ? 'ENROUTE' : 'UNKNOWN';
-    const status = tlvStatus ?? (stat !== undefined ? statusOfStat(stat) : fallback);
+    // No state we can read (none at all, or a message_state outside SMPP 3.4's): still on its way.
+    // Guessing a final state here would lock out the real one when it comes.
+    const status = tlvStatus ?? (stat !== undefined ? statusOfStat(stat) : 'ENROUTE');
 
     const receipt: Receipt = { smscMessageId, status, receivedAt };
+    // Two different ids: this parser cannot tell which one is wrong, the store can (one matches a submit).
+    if (tlvId !== undefined && textId !== undefined && !sameId(tlvId, textId)) receipt.alternativeMessageId = textId;
     if (stat !== undefined) receipt.stat = stat;
     const err = clean(fields.err);
     if (err !== undefined) receipt.err = err;

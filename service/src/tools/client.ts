@@ -7,7 +7,7 @@ import { createSqsClient } from '../aws/queue.js';
 import { StatusStore, type StatusItem } from '../aws/status-store.js';
 import { jobSchema } from '../job.js';
 
-/** What a producer passes: the job contract (DESIGN §3.1), id optional (a UUID is made). */
+/** What a producer passes: the job contract (README, "The job"), id optional (a UUID is made). */
 export type SmsInput = Omit<import('zod').input<typeof jobSchema>, 'id'> & { id?: string };
 
 /** Where `npm start` writes its endpoints so the tools find the local stack with no flags. */
@@ -42,7 +42,7 @@ export function resolveTarget(explicit: Partial<Target> = {}): Target {
 
 /**
  * JSON with every non-ASCII character as \uXXXX: still the same JSON value, and
- * it passes emulators that refuse characters outside the BMP (fauxqs, DESIGN §6).
+ * it passes emulators that refuse characters outside the BMP (fauxqs, the local SQS).
  */
 export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

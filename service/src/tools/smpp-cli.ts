@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { checkConnection, sendDirect } from './smpp-tool.js';
 
-/** The SMPP settings of DESIGN §3.3; queue and table are not needed for these commands. */
+/** The service's SMPP settings; queue and table are not needed for these commands. */
 function smppConfig() {
   try {
     return loadConfig({ OUTBOUND_QUEUE_URL: 'http://unused.invalid', MESSAGES_TABLE: 'unused', AWS_REGION: 'us-east-1', ...process.env });
@@ -66,7 +66,12 @@ program
         `failed    ${report.failed}   retryable ${report.retryable}   unknown outcome ${report.unknown}`,
         `rate      ${report.achievedRate} msg/s (configured ${config.smpp.mpsPerBind}/s per TX bind × ${config.smpp.txBinds + config.smpp.trxBinds})`,
         `latency   p50 ${report.latencyMs.p50.toFixed(1)} ms, p99 ${report.latencyMs.p99.toFixed(1)} ms`,
-        ...(o.waitReceipts ? [`receipts  ${JSON.stringify(report.receipts)} missing ${report.receiptsMissing}`] : []),
+        ...(o.waitReceipts
+          ? [
+              `receipts  ${JSON.stringify(report.receipts)}: final for ${report.accepted - report.receiptsMissing} of ${report.accepted} part(s), missing ${report.receiptsMissing}`,
+              `          duplicates ${report.duplicateReceipts} (extra copies, not counted above)   unmatched ${report.unmatchedReceipts} (ids this run did not send)`,
+            ]
+          : []),
       ].join('\n') + '\n',
     );
     process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,8 +1,7 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretCredentials, StaticCredentials } from '../aws/secrets.js';
+import { createSecretsManagerClient, SecretCredentials, StaticCredentials } from '../aws/secrets.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Receipt } from '../domain.js';
+import { isFinal, type Receipt, type ReceiptStatus } from '../domain.js';
 import type { Logger } from '../logger.js';
 import { MetricName, type Metrics } from '../metrics.js';
 import { toSmppAddress } from '../smpp/address.js';
@@ -17,7 +16,7 @@ import { SmppSession, type BindType } from '../smpp/session.js';
 
 export function credentialsFor(config: Readonly<Config>): CredentialsProvider {
   return config.smpp.credentialsSecretId
-    ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
+    ? new SecretCredentials(createSecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
     : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });
 }
 
@@ -73,8 +72,14 @@ export interface SendReport {
   failed: number;
   retryable: number;
   unknown: number;
+  /** Accepted parts by the status their receipts decided: the first final one, else the latest in progress. */
   receipts: Record<string, number>;
+  /** Accepted parts with no final receipt (none at all, or only in-progress ones). */
   receiptsMissing: number;
+  /** Further copies of a final receipt for a part that already had one. */
+  duplicateReceipts: number;
+  /** Receipts for ids this run did not submit (earlier runs, other traffic on the account). */
+  unmatchedReceipts: number;
   achievedRate: number;
   latencyMs: { p50: number; p99: number };
   elapsedMs: number;
@@ -83,6 +88,97 @@ export interface SendReport {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+/** One accepted part and what its receipts said so far. */
+interface TrackedPart {
+  final: ReceiptStatus | undefined;
+  latest: ReceiptStatus | undefined;
+}
+
+/**
+ * Receipts against the parts a run submitted, per part: each receipt is matched in constant time
+ * through maps from correlation key to part (a scan of every receipt per arrival took ~100 s for
+ * 20,000). Keys follow smscIdKeys' contract: an exact key match wins over a secondary reading.
+ */
+export class ReceiptTally {
+  private readonly exact = new Map<string, TrackedPart>();
+  private readonly secondary = new Map<string, TrackedPart>();
+  private readonly parts: TrackedPart[] = [];
+  /** Receipts that came before their part was known; matched when it is. */
+  private early: Receipt[] | undefined = [];
+  private finals = 0;
+  private duplicates = 0;
+  private unmatched = 0;
+
+  /** Registers an accepted part by its SMSC message id. */
+  expect(smscMessageId: string): void {
+    const part: TrackedPart = { final: undefined, latest: undefined };
+    this.parts.push(part);
+    const [exact, ...readings] = smscIdKeys(smscMessageId);
+    if (exact !== undefined && !this.exact.has(exact)) this.exact.set(exact, part);
+    for (const k of readings) if (!this.secondary.has(k)) this.secondary.set(k, part);
+  }
+
+  /** Every part is registered: receipts that came early are matched now, later ones on arrival. */
+  sealed(): void {
+    const early = this.early ?? [];
+    this.early = undefined;
+    for (const r of early) this.record(r);
+  }
+
+  /** Counts one receipt for its part: the first final one decides, later final copies are duplicates. */
+  record(r: Receipt): void {
+    if (this.early) {
+      this.early.push(r);
+      return;
+    }
+    const part = this.find(r.smscMessageId) ?? (r.alternativeMessageId === undefined ? undefined : this.find(r.alternativeMessageId));
+    if (!part) {
+      this.unmatched += 1;
+      return;
+    }
+    if (part.final !== undefined) {
+      if (isFinal(r.status)) this.duplicates += 1;
+      return;
+    }
+    part.latest = r.status;
+    if (isFinal(r.status)) {
+      part.final = r.status;
+      this.finals += 1;
+    }
+  }
+
+  /** Whether every registered part has its final receipt. */
+  get complete(): boolean {
+    return this.early === undefined && this.finals >= this.parts.length;
+  }
+
+  /** Per-part counts for the report. */
+  summary(): Pick<SendReport, 'receipts' | 'receiptsMissing' | 'duplicateReceipts' | 'unmatchedReceipts'> {
+    const receipts: Record<string, number> = {};
+    for (const p of this.parts) {
+      const status = p.final ?? p.latest;
+      if (status !== undefined) receipts[status] = (receipts[status] ?? 0) + 1;
+    }
+    return {
+      receipts,
+      receiptsMissing: this.parts.length - this.finals,
+      duplicateReceipts: this.duplicates,
+      unmatchedReceipts: this.unmatched + (this.early?.length ?? 0),
+    };
+  }
+
+  private find(id: string): TrackedPart | undefined {
+    const keys = smscIdKeys(id);
+    const [exact] = keys;
+    // This id's exact key against the parts' exact keys first; then its reading against their
+    // exact keys (hex receipt, decimal response); only then any of its keys against their readings.
+    if (exact !== undefined && this.exact.has(exact)) return this.exact.get(exact);
+    for (const k of keys.slice(1)) if (this.exact.has(k)) return this.exact.get(k);
+    for (const k of keys) if (this.secondary.has(k)) return this.secondary.get(k);
+    return undefined;
+  }
 }
 
 /**
@@ -103,8 +199,7 @@ export async function sendDirect(
     observe: () => undefined,
     gauge: () => undefined,
   };
-  const expected = new Map<string, number>();
-  const receipts: Receipt[] = [];
+  const tally = new ReceiptTally();
   let onReceipt: () => void = () => undefined;
   const client = new SmppClient({
     ...config.smpp,
@@ -116,8 +211,10 @@ export async function sendDirect(
       if (!isReceipt(f)) return;
       const r = parseReceipt(f, new Date().toISOString());
       if ('error' in r) return;
-      receipts.push(r);
-      onReceipt();
+      tally.record(r);
+      // The session writes this receipt's deliver_sm_resp once this handler has resolved: look
+      // at the tally a turn later, so the unbind that may follow goes out after that answer.
+      setImmediate(() => onReceipt());
     },
   });
   client.start();
@@ -139,26 +236,25 @@ export async function sendDirect(
     if (r.kind !== 'accepted') continue;
     accepted += 1;
     latencies.push(r.latencyMs);
-    for (const k of smscIdKeys(r.smscMessageId)) expected.set(k, (expected.get(k) ?? 0) + 1);
+    tally.expect(r.smscMessageId);
   }
+  tally.sealed();
   latencies.sort((a, b) => a - b);
 
-  const matched = () => receipts.filter((r) => smscIdKeys(r.smscMessageId).some((k) => expected.has(k))).length;
   if (opts.waitReceipts && accepted > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, opts.receiptTimeoutMs);
       onReceipt = () => {
-        if (matched() >= accepted) {
-          clearTimeout(timer);
-          resolve();
-        }
+        if (!tally.complete) return;
+        clearTimeout(timer);
+        resolve();
       };
-      onReceipt();
+      // Receipts handled before now may have completed it already; one turn later, as above.
+      setImmediate(() => onReceipt());
     });
   }
   await client.stop(2000);
-  const byStatus: Record<string, number> = {};
-  for (const r of receipts) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  const receipts = tally.summary();
   return {
     requested: opts.count,
     parts: results.length,
@@ -167,8 +263,7 @@ export async function sendDirect(
     failed: results.filter((r) => r.kind === 'permanent').length,
     retryable: results.filter((r) => r.kind === 'retryable').length,
     unknown: results.filter((r) => r.kind === 'unknown').length,
-    receipts: byStatus,
-    receiptsMissing: opts.waitReceipts ? Math.max(0, accepted - matched()) : 0,
+    ...(opts.waitReceipts ? receipts : { receipts: {}, receiptsMissing: 0, duplicateReceipts: 0, unmatchedReceipts: 0 }),
     achievedRate: Math.round((accepted / (elapsedMs / 1000)) * 100) / 100,
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
     elapsedMs: Math.round(elapsedMs),
