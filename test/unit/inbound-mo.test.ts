@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Segment } from '../../service/src/domain.js';
 import { encodeGsm7, encodeUcs2 } from '../../service/src/smpp/encoding.js';
-import { MoAssembler } from '../../service/src/smpp/inbound-mo.js';
+import { joinParts } from '../../service/src/aws/mo-store.js';
+import { readMoPart } from '../../service/src/smpp/inbound-mo.js';
 import type { DeliverFields } from '../../service/src/smpp/receipt.js';
 import { segmentText } from '../../service/src/smpp/segment.js';
 import type { ConcatMode } from '../../service/src/smpp/segment.js';
 
 const numRuns = Number(process.env['PROPERTY_RUNS'] ?? 300);
-const AT = '2023-11-26T12:00:00.000Z';
 
 function mo(shortMessage: Buffer, overrides: Partial<DeliverFields> = {}): DeliverFields {
   return { esmClass: 0, dataCoding: 0, shortMessage, sourceAddr: '6591234567', destinationAddr: '12345', ...overrides };
@@ -19,12 +19,6 @@ function udh8(ref: number, total: number, seq: number, body: Buffer, overrides: 
 }
 
 const gsm = (text: string): Buffer => encodeGsm7(text) ?? Buffer.alloc(0);
-
-/** A manual clock for expiry tests. */
-function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
-  let t = start;
-  return { now: () => t, advance: (ms) => (t += ms) };
-}
 
 /** Fisher-Yates with a small seeded generator, so a failing order can be replayed. */
 function shuffle<T>(items: T[], seed: number): T[] {
@@ -38,149 +32,57 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-describe('MoAssembler', () => {
-  it('returns a single-part message at once, decoded per its DCS', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    // Act
-    const message = assembler.add(mo(gsm('Hi €5')), AT);
-    // Assess
-    expect(message).toEqual({ from: '6591234567', to: '12345', text: 'Hi €5', dataCoding: 0, receivedAt: AT, parts: 1 });
+describe('readMoPart', () => {
+  it('reads a single-part message, decoded per its DCS, with no concatenation', () => {
+    expect(readMoPart(mo(gsm('Hi €5')))).toEqual({ from: '6591234567', to: '12345', text: 'Hi €5', dataCoding: 0 });
   });
 
   it('reads the text from message_payload when present', () => {
-    const message = new MoAssembler().add(mo(Buffer.alloc(0), { dataCoding: 8, messagePayload: encodeUcs2('ąę') }), AT);
-    expect(message?.text).toBe('ąę');
+    expect(readMoPart(mo(Buffer.alloc(0), { dataCoding: 8, messagePayload: encodeUcs2('ąę') })).text).toBe('ąę');
   });
 
-  it('joins 8-bit UDH parts that arrive out of order', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    // Act
-    const first = assembler.add(udh8(9, 2, 2, gsm(' world')), AT);
-    const second = assembler.add(udh8(9, 2, 1, gsm('Hello')), '2023-11-26T12:00:01.000Z');
-    // Assess
-    expect(first).toBeUndefined();
-    expect(second).toMatchObject({ text: 'Hello world', parts: 2, receivedAt: AT });
-    expect(assembler.pending).toBe(0);
+  it('reads an 8-bit reference UDH and leaves it out of the text', () => {
+    expect(readMoPart(udh8(9, 3, 2, gsm(' world')))).toEqual({
+      from: '6591234567',
+      to: '12345',
+      text: ' world',
+      dataCoding: 0,
+      concat: { scheme: 'udh8', ref: 9, total: 3, seq: 2 },
+    });
   });
 
-  it('joins 16-bit UDH parts', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    const part = (seq: number, text: string) =>
-      mo(Buffer.concat([Buffer.from([0x06, 0x08, 0x04, 0x12, 0x34, 2, seq]), gsm(text)]), { esmClass: 0x40 });
-    // Act
-    assembler.add(part(1, 'ab'), AT);
-    const message = assembler.add(part(2, 'cd'), AT);
-    // Assess
-    expect(message?.text).toBe('abcd');
+  it('reads a 16-bit reference UDH', () => {
+    const part = mo(Buffer.concat([Buffer.from([0x06, 0x08, 0x04, 0x12, 0x34, 2, 1]), gsm('ab')]), { esmClass: 0x40 });
+    expect(readMoPart(part)).toMatchObject({ text: 'ab', concat: { scheme: 'udh16', ref: 0x1234, total: 2, seq: 1 } });
   });
 
   it('finds the concatenation element after other UDH elements', () => {
-    // Prepare: a port-addressing element (IEI 0x05) comes first.
-    const assembler = new MoAssembler();
-    const part = (seq: number, text: string) =>
-      mo(Buffer.concat([Buffer.from([0x0b, 0x05, 0x04, 0, 0, 0, 0, 0x00, 0x03, 7, 2, seq]), gsm(text)]), { esmClass: 0x40 });
-    // Act
-    assembler.add(part(1, 'ab'), AT);
-    const message = assembler.add(part(2, 'cd'), AT);
-    // Assess
-    expect(message?.text).toBe('abcd');
+    // A port-addressing element (IEI 0x05) comes first.
+    const part = mo(Buffer.concat([Buffer.from([0x0b, 0x05, 0x04, 0, 0, 0, 0, 0x00, 0x03, 7, 2, 2]), gsm('cd')]), { esmClass: 0x40 });
+    expect(readMoPart(part)).toMatchObject({ text: 'cd', concat: { scheme: 'udh8', ref: 7, total: 2, seq: 2 } });
   });
 
-  it('joins parts tied by SAR TLVs', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    const sar = (seq: number) => ({ sarRefNum: 300, sarTotalSegments: 2, sarSegmentSeqnum: seq });
-    // Act
-    assembler.add(mo(gsm('ab'), sar(1)), AT);
-    const message = assembler.add(mo(gsm('cd'), sar(2)), AT);
-    // Assess
-    expect(message?.text).toBe('abcd');
+  it('reads the SAR TLVs', () => {
+    const part = mo(gsm('cd'), { sarRefNum: 300, sarTotalSegments: 2, sarSegmentSeqnum: 2 });
+    expect(readMoPart(part)).toMatchObject({ text: 'cd', concat: { scheme: 'sar', ref: 300, total: 2, seq: 2 } });
   });
 
   it('decodes each part with its own data coding', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    // Act
-    assembler.add(udh8(1, 2, 1, gsm('Price: ')), AT);
-    const message = assembler.add(udh8(1, 2, 2, encodeUcs2('ąę'), { dataCoding: 8 }), AT);
-    // Assess
-    expect(message?.text).toBe('Price: ąę');
+    expect(readMoPart(udh8(1, 2, 2, encodeUcs2('ąę'), { dataCoding: 8 }))).toMatchObject({ text: 'ąę', dataCoding: 8 });
   });
 
-  it('keeps parts from different senders with the same reference apart', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    // Act
-    assembler.add(udh8(5, 2, 1, gsm('A1'), { sourceAddr: '111111' }), AT);
-    assembler.add(udh8(5, 2, 1, gsm('B1'), { sourceAddr: '222222' }), AT);
-    const a = assembler.add(udh8(5, 2, 2, gsm('A2'), { sourceAddr: '111111' }), AT);
-    const b = assembler.add(udh8(5, 2, 2, gsm('B2'), { sourceAddr: '222222' }), AT);
-    // Assess
-    expect([a?.text, b?.text]).toEqual(['A1A2', 'B1B2']);
+  it('treats a part with an impossible position as a whole message, so its text is not held back', () => {
+    expect(readMoPart(udh8(1, 2, 0, gsm('odd')))).toEqual({ from: '6591234567', to: '12345', text: 'odd', dataCoding: 0 });
+    expect(readMoPart(udh8(1, 2, 3, gsm('odd'))).concat).toBeUndefined();
+    expect(readMoPart(udh8(1, 1, 1, gsm('one'))).concat).toBeUndefined();
   });
 
-  it('ignores a repeated part', () => {
-    // Prepare
-    const assembler = new MoAssembler();
-    // Act
-    assembler.add(udh8(2, 3, 1, gsm('a')), AT);
-    const repeat = assembler.add(udh8(2, 3, 1, gsm('x')), AT);
-    assembler.add(udh8(2, 3, 2, gsm('b')), AT);
-    const message = assembler.add(udh8(2, 3, 3, gsm('c')), AT);
-    // Assess
-    expect(repeat).toBeUndefined();
-    expect(message?.text).toBe('abc');
+  it('treats a truncated UDH element as no concatenation', () => {
+    const part = mo(Buffer.from([0x05, 0x00, 0x03, 1]), { esmClass: 0x40 });
+    expect(readMoPart(part).concat).toBeUndefined();
   });
 
-  it('treats a part with an impossible sequence number as a whole message', () => {
-    expect(new MoAssembler().add(udh8(1, 2, 0, gsm('odd')), AT)).toMatchObject({ text: 'odd', parts: 1 });
-    expect(new MoAssembler().add(udh8(1, 1, 1, gsm('one')), AT)).toMatchObject({ text: 'one', parts: 1 });
-  });
-
-  it('keeps an incomplete message until its timeout, then returns what arrived', () => {
-    // Prepare
-    const clock = fakeClock();
-    const assembler = new MoAssembler({ timeoutMs: 60_000, clock: clock.now });
-    assembler.add(udh8(3, 3, 1, gsm('one ')), AT);
-    assembler.add(udh8(3, 3, 3, gsm('three')), AT);
-    // Act
-    clock.advance(59_999);
-    const early = assembler.expire();
-    clock.advance(1);
-    const late = assembler.expire();
-    // Assess
-    expect(early).toEqual([]);
-    expect(late).toEqual([{ from: '6591234567', to: '12345', text: 'one three', dataCoding: 0, receivedAt: AT, parts: 2 }]);
-    expect(assembler.pending).toBe(0);
-  });
-
-  it('accepts an explicit time in expire', () => {
-    // Prepare
-    const assembler = new MoAssembler({ timeoutMs: 1000, clock: () => 0 });
-    assembler.add(udh8(3, 2, 1, gsm('x')), AT);
-    // Act / Assess
-    expect(assembler.expire(1000)).toHaveLength(1);
-  });
-
-  it('gives up the oldest incomplete message beyond its bound and hands it back on expire', () => {
-    // Prepare
-    const clock = fakeClock();
-    const assembler = new MoAssembler({ maxGroups: 2, clock: clock.now });
-    // Act
-    assembler.add(udh8(1, 2, 1, gsm('first')), AT);
-    assembler.add(udh8(2, 2, 1, gsm('second')), AT);
-    assembler.add(udh8(3, 2, 1, gsm('third')), AT);
-    const handedBack = assembler.expire();
-    // Assess
-    expect(assembler.pending).toBe(2);
-    expect(handedBack).toMatchObject([{ text: 'first', parts: 1 }]);
-    expect(assembler.expire()).toEqual([]);
-  });
-
-  it('reassembles whatever segmentText produced, in any concatenation mode and order', () => {
+  it('gives back whatever segmentText produced, in any concatenation mode and arrival order, once the parts are joined by position', () => {
     const text = fc.array(fc.constantFrom('a', '€', 'é', 'ç', 'ą', '😀', ' '), { minLength: 1, maxLength: 600 }).map((cs) => cs.join(''));
     fc.assert(
       fc.property(text, fc.constantFrom<ConcatMode>('udh8', 'udh16', 'sar'), fc.integer({ min: 0, max: 0xffff }), fc.integer(), (input, concat, reference, seed) => {
@@ -192,14 +94,19 @@ describe('MoAssembler', () => {
             dataCoding: s.dataCoding,
             ...(s.sar ? { sarRefNum: s.sar.refNum, sarTotalSegments: s.sar.totalSegments, sarSegmentSeqnum: s.sar.segmentSeqnum } : {}),
           });
-        const shuffled = shuffle(segments.map(asDeliver), seed);
-        const assembler = new MoAssembler();
         // Act
-        const results = shuffled.map((f) => assembler.add(f, AT)).filter((m) => m !== undefined);
-        // Assess
-        expect(results).toHaveLength(1);
-        expect(results[0]?.text).toBe(input);
-        expect(results[0]?.parts).toBe(segments.length);
+        const parts = shuffle(segments.map(asDeliver), seed).map(readMoPart);
+        // Assess: one message (same key fields), every position once, the text back whole.
+        const keys = new Set(parts.map((p) => JSON.stringify([p.from, p.to, p.concat?.scheme, p.concat?.ref, p.concat?.total])));
+        expect(keys.size).toBe(1);
+        if (segments.length === 1) {
+          expect(parts[0]?.concat).toBeUndefined();
+          expect(parts[0]?.text).toBe(input);
+          return;
+        }
+        const ordered = [...parts].sort((a, b) => (a.concat?.seq ?? 0) - (b.concat?.seq ?? 0));
+        expect(ordered.map((p) => p.concat?.seq)).toEqual(segments.map((_, i) => i + 1));
+        expect(joinParts(ordered.map((p) => p.text))).toBe(input);
       }),
       { numRuns },
     );
