@@ -83,7 +83,7 @@ export class ConnectorMonitoring extends Construct {
       // No data means no task is reporting: as bad as no binds.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       actionsEnabled: running,
-      alarmDescription: 'No task has a bound SMPP bind: check the SMSC, the credentials secret and the IP whitelist',
+      alarmDescription: 'No task has a bound SMPP bind (tasks stay up and keep retrying): check the SMSC, the credentials secret and the IP whitelist',
     });
     this.alarm('RunningTasksBelowDesired', {
       metric: new cloudwatch.Metric({
@@ -99,7 +99,7 @@ export class ConnectorMonitoring extends Construct {
       evaluationPeriods: 10,
       treatMissingData: running ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING,
       actionsEnabled: running,
-      alarmDescription: 'Fewer tasks are running than desired (failing health checks on /readyz, or crashing)',
+      alarmDescription: 'Fewer tasks are running than desired (crashing, or failing the /healthz liveness check: event loop blocked)',
     });
     this.alarm('HighThrottleRate', {
       metric: new cloudwatch.MathExpression({
