@@ -60,7 +60,11 @@ export interface SmppConnectorProps {
   readonly cpu?: number;
   /** @default 1024 */
   readonly memoryLimitMiB?: number;
-  /** Outbound queue visibility; the service extends it while a job waits for a bind. @default Duration.seconds(120) */
+  /**
+   * Outbound queue visibility, also the service's claim lease (`VISIBILITY_TIMEOUT_SECONDS`): the
+   * service renews both while a job is in hand, so this is how long a crashed task's jobs wait
+   * before another task resumes them. 10 s – 12 h. @default Duration.seconds(15)
+   */
   readonly visibilityTimeout?: Duration;
   /** Receives before a job goes to the DLQ. @default 10 */
   readonly maxReceiveCount?: number;
@@ -105,7 +109,7 @@ export class SmppConnector extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(120),
+      visibilityTimeout: p.visibilityTimeout,
       retentionPeriod: Duration.days(4),
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: p.maxReceiveCount },
@@ -189,23 +193,28 @@ export class SmppConnector extends Construct {
         LOG_LEVEL: p.logLevel,
         HEALTH_PORT: String(p.healthPort),
         SHUTDOWN_GRACE_MS: String(p.shutdownGraceMs),
+        // The service sets this visibility on every receive and records FAILED on the last receive.
+        VISIBILITY_TIMEOUT_SECONDS: String(p.visibilityTimeout.toSeconds()),
+        MAX_RECEIVE_COUNT: String(p.maxReceiveCount),
         // The `Service` dimension of the EMF metrics the alarms watch.
         SERVICE_NAME: this.serviceName,
       },
-      // The slim image has no curl; node is there. Ready = at least one TX and one RX bind bound.
+      // Liveness, not readiness: an SMSC outage or refused binds must not get tasks killed and
+      // replaced (each replacement only adds bind attempts); BindsBound and its alarm cover that.
+      // The slim image has no curl; node is there.
       healthCheck: {
         command: [
           'CMD',
           'node',
           '-e',
-          `require('http').get('http://127.0.0.1:${p.healthPort}/readyz',r=>process.exit(r.statusCode===200?0:1))` +
+          `require('http').get('http://127.0.0.1:${p.healthPort}/healthz',r=>process.exit(r.statusCode===200?0:1))` +
             `.on('error',()=>process.exit(1)).setTimeout(4000,()=>process.exit(1))`,
         ],
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),
         retries: 4,
-        // Binding (TLS, auth, retries with backoff) can take a while after start-up.
-        startPeriod: Duration.seconds(120),
+        // The health server listens before the first bind is tried, so only Node's start-up counts.
+        startPeriod: Duration.seconds(30),
       },
     });
     this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
@@ -255,6 +264,7 @@ export const SMPP_CONNECTOR_DEFAULTS = {
   cpu: 512,
   memoryLimitMiB: 1024,
   maxReceiveCount: 10,
+  visibilityTimeout: Duration.seconds(15),
   healthPort: 8080,
 } as const satisfies Partial<SmppConnectorProps>;
 
@@ -282,6 +292,7 @@ function withDefaults(props: SmppConnectorProps): ResolvedProps {
     cpu: props.cpu ?? d.cpu,
     memoryLimitMiB: props.memoryLimitMiB ?? d.memoryLimitMiB,
     maxReceiveCount: props.maxReceiveCount ?? d.maxReceiveCount,
+    visibilityTimeout: props.visibilityTimeout ?? d.visibilityTimeout,
     healthPort: props.healthPort ?? d.healthPort,
   };
 }
@@ -291,6 +302,9 @@ function validate(p: ResolvedProps): DeploymentLimits {
   const { limits, problems } = checkBinds(p);
   if (p.shutdownGraceMs < 0 || p.shutdownGraceMs > 110_000) problems.push('shutdownGraceMs must be 0–110000 (stopTimeout = grace + 10 s, and ECS allows at most 120 s)');
   if (p.maxReceiveCount < 1 || p.maxReceiveCount > 1000) problems.push('maxReceiveCount must be 1–1000');
+  const visibility = p.visibilityTimeout.toSeconds();
+  // The service renews visibility every quarter of it; below 10 s one slow SQS call could let it lapse.
+  if (visibility < 10 || visibility > 43_200) problems.push('visibilityTimeout must be 10 s – 12 h (the service renews it every quarter while a job is in hand)');
   if (problems.length > 0 || limits === undefined) throw new ConfigError(problems.map((m) => `SmppConnector: ${m}`));
   return limits;
 }

@@ -52,12 +52,26 @@ export interface Config {
   };
   /** Days a status item is kept (DynamoDB TTL). @defaultvalue 30 */
   messageTtlDays: number;
+  /**
+   * Seconds an incomplete long MO message waits for its missing parts before it is stored as what
+   * arrived. At most a day: a part seen again after that counts as a new message. @defaultvalue 300
+   */
+  moReassemblyTimeoutSeconds: number;
   /** @defaultvalue 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** @defaultvalue 8080 */
   healthPort: number;
   /** Time allowed to drain the window on SIGTERM. @defaultvalue 20000 */
   shutdownGraceMs: number;
+  /**
+   * Seconds a received job stays invisible on the queue, and this task's claim lease on it; the
+   * heartbeat renews both every quarter of it while the job is in hand. A crashed task's jobs are
+   * resumed by another task after at most this long. At least 10 s: a renewal must fit in it.
+   * @defaultvalue 15
+   */
+  visibilityTimeoutSeconds: number;
+  /** The queue's redrive maxReceiveCount: the attempt that reaches it records FAILED before the DLQ. @defaultvalue 10 */
+  maxReceiveCount: number;
 }
 
 const bool = z
@@ -99,9 +113,12 @@ const schema = z.object({
   MESSAGES_TABLE: z.string().min(3).max(255),
   AWS_REGION: z.string().min(1, 'is required'),
   MESSAGE_TTL_DAYS: int(1, 3650).default(30),
+  MO_REASSEMBLY_TIMEOUT_SECONDS: int(1, 86_400).default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEALTH_PORT: int(0, 65535).default(8080),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(20_000),
+  VISIBILITY_TIMEOUT_SECONDS: int(10, 43_200).default(15),
+  MAX_RECEIVE_COUNT: int(1, 1000).default(10),
 });
 
 type Env = z.output<typeof schema>;
@@ -170,9 +187,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }),
     aws: Object.freeze({ region: e.AWS_REGION, queueUrl: e.OUTBOUND_QUEUE_URL, tableName: e.MESSAGES_TABLE }),
     messageTtlDays: e.MESSAGE_TTL_DAYS,
+    moReassemblyTimeoutSeconds: e.MO_REASSEMBLY_TIMEOUT_SECONDS,
     logLevel: e.LOG_LEVEL,
     healthPort: e.HEALTH_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    visibilityTimeoutSeconds: e.VISIBILITY_TIMEOUT_SECONDS,
+    maxReceiveCount: e.MAX_RECEIVE_COUNT,
   });
 }
 

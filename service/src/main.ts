@@ -3,11 +3,11 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient, OutboundQueue } from './aws/queue.js';
 
-import { SecretCredentials, StaticCredentials } from './aws/secrets.js';
+import { MoStore } from './aws/mo-store.js';
+import { createSecretsManagerClient, SecretCredentials, StaticCredentials } from './aws/secrets.js';
 import { StatusStore } from './aws/status-store.js';
 import { systemClock, type Clock } from './clock.js';
 import { loadConfig, type Config } from './config.js';
@@ -54,16 +54,25 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
   const sqs = deps.clients?.sqs ?? createSqsClient(config.aws.region);
   // The SDK's default of 50 sockets queues receipts behind a burst of claims (measured under overload).
   const pool = { maxSockets: 256, keepAlive: true };
-  // Without a timeout a silent socket hangs the call, and with it every later write to that item.
+  // Without a timeout a silent socket hangs the call, and with it every later write to that item
+  // (the handler only logs an expired requestTimeout unless told to throw).
   const dynamodb =
     deps.clients?.dynamodb ??
-    new DynamoDBClient({ region: config.aws.region, requestHandler: { httpAgent: pool, httpsAgent: pool, connectionTimeout: 5_000, requestTimeout: 10_000 } });
+    new DynamoDBClient({ region: config.aws.region, requestHandler: { httpAgent: pool, httpsAgent: pool, connectionTimeout: 5_000, requestTimeout: 10_000, throwOnRequestTimeout: true } });
   const credentials: CredentialsProvider = config.smpp.credentialsSecretId
-    ? new SecretCredentials(new SecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
+    ? new SecretCredentials(createSecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
     : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });
 
   const store = new StatusStore({ client: dynamodb, tableName: config.aws.tableName, ttlDays: config.messageTtlDays, clock: () => clock.now(), logger });
-  const inbound = new InboundPipeline({ store, logger, metrics, clock });
+  const mo = new MoStore({
+    client: dynamodb,
+    tableName: config.aws.tableName,
+    ttlDays: config.messageTtlDays,
+    reassemblyTimeoutMs: config.moReassemblyTimeoutSeconds * 1000,
+    clock: () => clock.now(),
+    logger,
+  });
+  const inbound = new InboundPipeline({ store, mo, logger, metrics, clock });
   const smpp = new SmppClient({
     ...config.smpp,
     credentials,
@@ -81,7 +90,9 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     shutdownGraceMs: config.shutdownGraceMs,
     sourceAddr: config.smpp.sourceAddr,
     destAddr: config.smpp.destAddr,
-    visibilityTimeoutSeconds: deps.visibilityTimeoutSeconds ?? 60,
+    visibilityTimeoutSeconds: deps.visibilityTimeoutSeconds ?? config.visibilityTimeoutSeconds,
+    maxReceiveCount: config.maxReceiveCount,
+    random: Math.random,
     logger,
     metrics,
     clock,
@@ -110,6 +121,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
         await smpp.stop(Math.max(0, config.shutdownGraceMs - (clock.now() - started)));
         // Past the grace: jobs whose submits just ended still write their outcome (ECS allows 10 s more).
         const unrecorded = await outbound.drained(5000);
+        outbound.close();
         if (unrecorded > 0) logger.error({ unrecorded }, 'jobs still unrecorded at exit: they come back from SQS after their visibility timeout');
         await inbound.stop();
         await new Promise((r) => health.close(r));

@@ -9,9 +9,12 @@ export const MetricName = {
   SubmitFailed: 'SubmitFailed',
   SubmitRetried: 'SubmitRetried',
   SubmitUnknownOutcome: 'SubmitUnknownOutcome',
+  /** PDUs whose header was readable but not their body (a deliver_sm answered ESME_RX_P_APPN). */
+  PduUndecodable: 'PduUndecodable',
   ReceiptsStored: 'ReceiptsStored',
   MoStored: 'MoStored',
   JobsInvalid: 'JobsInvalid',
+  StoreUnavailable: 'StoreUnavailable',
   BindsBound: 'BindsBound',
   ResponseLatencyMs: 'ResponseLatencyMs',
   WindowOccupancy: 'WindowOccupancy',

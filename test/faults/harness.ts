@@ -29,6 +29,8 @@ export interface RigOptions {
   sim?: SmscSimulatorOptions;
   /** The account the services bind with. @defaultvalue test/secret, 8 binds, 10,000 msg/s per bind */
   account?: Partial<SmscAccount>;
+  /** The queue's redrive limit. @defaultvalue 10 (as deployed) */
+  maxReceiveCount?: number;
 }
 
 export interface ServiceStart {
@@ -74,7 +76,7 @@ export class Rig {
     });
     const { port } = await sim.start();
     const queueName = uniqueName(`faults-${fault}`);
-    const { queueUrl, dlqUrl } = await createQueues(env.sqs, queueName);
+    const { queueUrl, dlqUrl } = await createQueues(env.sqs, queueName, options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount });
     const logger = verbose ? createLogger('warn', process.stderr).child({ fault }) : silentLogger;
     return new Rig(env, sim, port, queueUrl, dlqUrl, queueName, logger, verbose);
   }
@@ -198,6 +200,8 @@ export class FaultContext {
   readonly faultEnds: number[] = [];
   readonly notes: string[] = [];
   readonly problems: string[] = [];
+  /** Jobs the fault is meant to end FAILED (the ledger otherwise counts any FAILED as a misclassified fault). */
+  readonly expectedFailures = new Set<string>();
 
   constructor(
     readonly rig: Rig,

@@ -57,6 +57,8 @@ export interface LedgerInput {
   dlqName: string;
   /** The simulator's receipt outcome per destination (without '+'). */
   outcome: (destination: string) => ReceiptStat | null;
+  /** Jobs the fault is meant to end FAILED (retries exhausted); any other FAILED is a problem. */
+  expectedFailures?: ReadonlySet<string>;
 }
 
 export async function checkLedger(input: LedgerInput): Promise<LedgerResult> {
@@ -89,13 +91,13 @@ export async function checkLedger(input: LedgerInput): Promise<LedgerResult> {
   }
   if (lostIds.length > 0) problems.push(`${lostIds.length} job(s) LOST (not final, not queued): ${lostIds.slice(0, 5).join(', ')}`);
 
-  const failed = [...items.values()].filter((i) => i.status === 'FAILED' || i.status === 'INVALID');
+  const failed = [...items.values()].filter((i) => (i.status === 'FAILED' && !input.expectedFailures?.has(i.id)) || i.status === 'INVALID');
   if (failed.length > 0) {
     problems.push(`${failed.length} job(s) ${failed[0]?.status}, e.g. ${failed[0]?.id}: ${JSON.stringify(failed[0]?.lastError ?? failed[0]?.reason)}`);
   }
   const wrong = jobs.filter((j) => {
     const item = items.get(j.id);
-    if (!item || !isFinal(item.status) || item.status === 'FAILED') return false;
+    if (!item || !isFinal(item.status) || item.status === 'FAILED' || input.expectedFailures?.has(j.id)) return false;
     const stat = input.outcome(j.destination);
     return stat !== null && item.status !== STAT_TO_STATUS[stat];
   });

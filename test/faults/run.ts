@@ -59,7 +59,7 @@ async function runFault(env: LocalEnvironment, scenario: Scenario, o: RunOptions
   await rig.stopServices();
   const auditing = Date.now();
   try {
-    const ledger = await checkLedger({ env, sim: rig.sim, jobs: ctx.jobs, queueName: rig.queueName, dlqName: rig.dlqName, outcome: receiptOutcome });
+    const ledger = await checkLedger({ env, sim: rig.sim, jobs: ctx.jobs, queueName: rig.queueName, dlqName: rig.dlqName, outcome: receiptOutcome, expectedFailures: ctx.expectedFailures });
     if (verbose) console.error(`[${scenario.name}] stop ${((auditing - stopping) / 1000).toFixed(1)} s, audit ${((Date.now() - auditing) / 1000).toFixed(1)} s`);
     const problems = [...ctx.problems, ...ledger.problems, ...stray.splice(0).map((s) => `unhandled rejection: ${s}`)];
     return {

@@ -9,6 +9,9 @@
 import type { SmscSimulatorOptions } from '../../service/src/sim/smsc-simulator.js';
 import { longestGapSeconds, type FaultContext, type RigOptions } from './harness.js';
 import { startSecretsStandIn } from './secrets-stand-in.js';
+import { moScenarios } from './scenarios-mo.js';
+import { smppScenarios } from './scenarios-smpp.js';
+import { storeScenarios } from './scenarios-store.js';
 
 export type Check = () => void | Promise<void>;
 
@@ -145,7 +148,8 @@ export const scenarios: Scenario[] = [
   {
     name: 'rotated-secret',
     title: 'Wrong password, then the secret rotated',
-    // Bind backoff after an auth failure is ≥ 15 s (bind.ts authMinMs 30 s × 0.5–1) and not configurable.
+    // Bind backoff after an auth failure is 30–45 s (bind.ts authMinMs 30 s × 1–1.5, doubling with each
+    // further auth failure in a row) and not configurable: recovery takes ≥ 30 s, the jobs a few more.
     timeoutMs: { ci: 120_000, full: 240_000 },
     async run(ctx) {
       const secretName = 'smpp-connector/faults';
@@ -315,6 +319,9 @@ export const scenarios: Scenario[] = [
       };
     },
   },
+  ...smppScenarios,
+  ...moScenarios,
+  ...storeScenarios,
 ];
 
 /**
@@ -322,7 +329,7 @@ export const scenarios: Scenario[] = [
  * invisible waits out the queue's 60 s visibility timeout — typically a receive that stop()
  * aborted in flight: SQS still hands messages to an abandoned receive (aws-sdk-js#2350).
  */
-async function expectHandedBack(ctx: FaultContext, when: string): Promise<void> {
+export async function expectHandedBack(ctx: FaultContext, when: string): Promise<void> {
   const now = Date.now();
   const hidden = (await ctx.rig.env.inspectQueue(ctx.rig.queueName)).filter((m) => m.state !== 'ready');
   if (hidden.length === 0) return;

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -5,6 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addConnectorStacks } from '../../infra/connector-app.js';
 import type { SmppConnectorStack } from '../../infra/smpp-connector-stack.js';
+import { loadConfig } from '../../service/src/config.js';
+import { startHealthServer } from '../../service/src/health.js';
 import { appWith, configuredStacks, stackConfig } from './fixtures.js';
 
 /**
@@ -60,6 +64,17 @@ function policyActions(t: Template, idPart: string): string[][] {
   const policy = only(t, 'AWS::IAM::Policy', idPart);
   const doc = policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] };
   return doc.Statement.map((s) => [s.Action].flat().sort());
+}
+
+/** Exit code of `node -e script`. */
+function nodeExitCode(script: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { timeout: 10_000 }, (err) => {
+      if (err === null) resolve(0);
+      else if (typeof err.code === 'number') resolve(err.code);
+      else reject(err);
+    });
+  });
 }
 
 beforeAll(() => {
@@ -205,7 +220,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     const t = template(name);
     const dlqId = resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes('DeadLetterQueue'))![0];
     t.hasResourceProperties('AWS::SQS::Queue', {
-      VisibilityTimeout: 120,
+      VisibilityTimeout: 15,
       MessageRetentionPeriod: 4 * 86_400,
       ReceiveMessageWaitTimeSeconds: 20,
       SqsManagedSseEnabled: true,
@@ -236,7 +251,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     t.hasOutput('BindBudget', { Value: '2 tasks, peak 2 during deployments = 4/4 binds' });
   });
 
-  it('gives the container its settings, a /readyz health check and a stop timeout beyond the drain', () => {
+  it('gives the container its settings, a health check and a stop timeout beyond the drain', () => {
     const t = template(name);
     const task = only(t, 'AWS::ECS::TaskDefinition', 'Task');
     const [container] = task.Properties.ContainerDefinitions as Record<string, unknown>[];
@@ -246,7 +261,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
       LinuxParameters: { InitProcessEnabled: true },
       MountPoints: [{ ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false }],
       LogConfiguration: { LogDriver: 'awslogs' },
-      HealthCheck: { Command: ['CMD', 'node', '-e', expect.stringContaining("'http://127.0.0.1:8080/readyz'")], StartPeriod: 120 },
+      HealthCheck: { Command: ['CMD', 'node', '-e', expect.any(String)], StartPeriod: 30 },
     });
     const env = Object.fromEntries((container!.Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
     expect(env).toMatchObject({
@@ -266,10 +281,38 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
       LOG_LEVEL: 'info',
       HEALTH_PORT: '8080',
       SHUTDOWN_GRACE_MS: '20000',
+      VISIBILITY_TIMEOUT_SECONDS: '15',
+      MAX_RECEIVE_COUNT: '10',
       SERVICE_NAME: name,
     });
     expect(Object.keys(env)).not.toContain('SMPP_PASSWORD');
+    // The service loads what the task definition gives it, and uses the queue's own visibility and redrive limit.
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'OUTBOUND_QUEUE_URL' ? 'https://sqs.example/q' : 'resolved-at-deploy']));
+    const config = loadConfig({ ...resolved, AWS_REGION: 'ap-southeast-1' });
+    const queue = resources(template(name), 'AWS::SQS::Queue').find(([id]) => id.includes('ConnectorQueue'))![1];
+    expect(config.visibilityTimeoutSeconds).toBe(queue.Properties.VisibilityTimeout);
+    expect(config.maxReceiveCount).toBe((queue.Properties.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount);
     expect(task.Properties).toMatchObject({ Cpu: '512', Memory: '1024', RuntimePlatform: { CpuArchitecture: 'X86_64' } });
+  });
+
+  it('health-checks liveness (/healthz), never readiness, so a task whose binds are all down is not replaced', async () => {
+    const task = only(template(name), 'AWS::ECS::TaskDefinition', 'Task');
+    const [container] = task.Properties.ContainerDefinitions as { HealthCheck: { Command: string[] } }[];
+    const script = container!.HealthCheck.Command[3] ?? '';
+    expect(script).toContain("'http://127.0.0.1:8080/healthz'");
+    expect(script).not.toContain('readyz');
+
+    // Run the template's own command against the service's health server while no bind is bound.
+    const server = await startHealthServer(0, () => ({ ok: false, detail: { binds: { tx: 0, rx: 0 } } }));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const exitOf = (path: string) => nodeExitCode(script.replace('127.0.0.1:8080/healthz', `127.0.0.1:${port}${path}`));
+      expect(await exitOf('/healthz')).toBe(0);
+      // The harness can tell the difference: the readiness endpoint would have failed this task.
+      expect(await exitOf('/readyz')).toBe(1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('publishes from the stream on Node 22 with bounded retries, bisection, partial failures and an SQS on-failure destination', () => {
@@ -316,6 +359,8 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     expect(byMetric('Errors')).toHaveLength(1);
     expect(byMetric('IteratorAge')).toMatchObject([{ Threshold: 60_000 }]);
     expect(byMetric('RunningTaskCount')).toMatchObject([{ Threshold: 2, ComparisonOperator: 'LessThanThreshold' }]);
+    // Readiness is watched here, not by the container health check.
+    expect(alarms.filter((a) => String(a.AlarmDescription).includes('readyz'))).toEqual([]);
     const throttle = alarms.find((a) => JSON.stringify(a.Metrics ?? []).includes('SubmitThrottled'));
     expect(throttle).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold' });
     const topic = resources(t, 'AWS::SNS::Topic')[0]![0];

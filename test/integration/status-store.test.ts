@@ -6,9 +6,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageStatus, type ErrorDetail, type Job, type Receipt, type ReceiptStatus } from '../../service/src/domain.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StatusStore, type StatusItem } from '../../service/src/aws/status-store.js';
+import { StatusStore, type ClaimOptions, type StatusItem } from '../../service/src/aws/status-store.js';
 import { useLocalAws, uniqueName } from '../support/aws.js';
 import { countCalls, type CallCounter } from '../support/sdk-counter.js';
+import { smscIdKeys } from '../../service/src/smpp/message-id.js';
 
 const aws = useLocalAws();
 let tableName: string;
@@ -41,8 +42,8 @@ function makeJob(overrides: Partial<Job> = {}): Job {
   return { id: uniqueName('job'), to: '+6591234567', from: '8x8', text: 'Hello', encoding: 'auto', receipt: true, ...overrides };
 }
 
-function claimOpts(owner: string, segments = 1): { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number } {
-  return { owner, leaseMs: LEASE_MS, sqsMessageId: uniqueName('sqs'), encoding: 'GSM7', segments };
+function claimOpts(owner: string, segments = 1): ClaimOptions {
+  return { owner, leaseMs: LEASE_MS, sqsMessageId: uniqueName('sqs'), encoding: 'GSM7', segments, concat: 'udh8', concatRef: 7 };
 }
 
 function makeReceipt(smscMessageId: string, status: ReceiptStatus, overrides: Partial<Receipt> = {}): Receipt {
@@ -80,7 +81,7 @@ describe('StatusStore (DynamoDB Local)', () => {
       // Act
       const outcome = await store.claim(job, claimOpts('task-a'));
       // Assess
-      expect(outcome).toEqual({ outcome: 'claimed', acceptedParts: {} });
+      expect(outcome).toEqual({ outcome: 'claimed', acceptedParts: {}, plan: { encoding: 'GSM7', segments: 1, concat: 'udh8', concatRef: 7 } });
       const item = await getItem(store, job.id);
       expect(item).toMatchObject({
         kind: 'MESSAGE',
@@ -133,7 +134,7 @@ describe('StatusStore (DynamoDB Local)', () => {
       // Act: a fresh store, so nothing of the first claim is remembered in memory.
       const again = await makeStore().claim(job, claimOpts('task-a'));
       // Assess
-      expect(again).toEqual({ outcome: 'claimed', acceptedParts: {} });
+      expect(again).toEqual({ outcome: 'claimed', acceptedParts: {}, plan: { encoding: 'GSM7', segments: 1, concat: 'udh8', concatRef: 7 } });
       expect((await getItem(store, job.id)).attempts).toBe(2);
     });
 
@@ -166,8 +167,54 @@ describe('StatusStore (DynamoDB Local)', () => {
       // Act
       const retry = await store.claim(job, claimOpts('task-b', 2));
       // Assess
-      expect(retry).toEqual({ outcome: 'claimed', acceptedParts: { 1: part1.smscMessageId } });
+      expect(retry).toEqual({ outcome: 'claimed', acceptedParts: { 1: part1.smscMessageId }, plan: expect.objectContaining({ concatRef: 7 }) });
       expect((await getItem(store, job.id)).status).toBe('SUBMITTING');
+    });
+
+    it('gives a retry on another task the split of the first claim, whatever that task would have chosen', async () => {
+      // Prepare
+      let now = T0;
+      const store = makeStore({ clock: () => now });
+      const job = makeJob();
+      await store.claim(job, { ...claimOpts('task-a', 3), encoding: 'UCS2', concat: 'udh8', concatRef: 41 });
+      now = T0 + LEASE_MS + 1;
+      // Act
+      const retry = await store.claim(job, { ...claimOpts('task-b', 2), encoding: 'GSM7', concat: 'sar', concatRef: 200 });
+      // Assess
+      expect(retry).toMatchObject({ outcome: 'claimed', plan: { encoding: 'UCS2', segments: 3, concat: 'udh8', concatRef: 41 } });
+      expect(await getItem(store, job.id)).toMatchObject({ encoding: 'UCS2', segments: 3, concat: 'udh8', concatRef: 41 });
+    });
+
+    it("counts an unknown outcome when it takes over another owner's expired lease, since that owner may have sent it", async () => {
+      // Prepare
+      let now = T0;
+      const store = makeStore({ clock: () => now });
+      const job = makeJob();
+      await store.claim(job, claimOpts('task-a'));
+      now = T0 + LEASE_MS + 1;
+      // Act
+      await store.claim(job, claimOpts('task-b'));
+      // Assess
+      const item = await getItem(store, job.id);
+      expect(item.unknownOutcomes).toBe(1);
+      expect(item.lastError?.code).toBe('LEASE_TAKEN_OVER');
+      expect(item.claimOwner).toBe('task-b');
+    });
+
+    it('counts no unknown outcome for a claim released by its owner, nor for the owner claiming again', async () => {
+      // Prepare
+      const store = makeStore();
+      const released = makeJob();
+      const again = makeJob();
+      await store.claim(released, claimOpts('task-a'));
+      await store.releaseClaim(released.id, 'task-a');
+      await store.claim(again, claimOpts('task-a'));
+      // Act
+      await store.claim(released, claimOpts('task-b'));
+      await store.claim(again, claimOpts('task-a'));
+      // Assess
+      expect((await getItem(store, released.id)).unknownOutcomes).toBe(0);
+      expect((await getItem(store, again.id)).unknownOutcomes).toBe(0);
     });
 
     it('keeps the claim while only some parts of a long message are accepted', async () => {
@@ -253,6 +300,51 @@ describe('StatusStore (DynamoDB Local)', () => {
   });
 
   describe('receipts', () => {
+    /** Two different SMSC ids that share a numeric reading: hex `A` (with letters) and the decimal digits of its value. */
+    function collidingIds(): { hex: string; decimal: string } {
+      for (;;) {
+        const value = BigInt(Math.floor(Math.random() * 2 ** 40));
+        const hex = value.toString(16).toUpperCase().padStart(10, '0');
+        if (/[A-F]/.test(hex)) return { hex, decimal: value.toString(10).padStart(12, '0') };
+      }
+    }
+
+    for (const order of ['hex id first', 'decimal id first'] as const) {
+      it(`routes each receipt to its own message when two ids share a reading (${order})`, async () => {
+        // Prepare
+        const taskA = makeStore();
+        const { hex, decimal } = collidingIds();
+        expect(smscIdKeys(hex).filter((k) => smscIdKeys(decimal).includes(k))).toHaveLength(1);
+        const hexJob = makeJob();
+        const decimalJob = makeJob();
+        await taskA.claim(hexJob, claimOpts('task-a'));
+        await taskA.claim(decimalJob, claimOpts('task-a'));
+        const record = { hex: () => taskA.recordAccepted(hexJob.id, 'task-a', [{ part: 1, smscMessageId: hex, keys: smscIdKeys(hex) }], 1),
+          decimal: () => taskA.recordAccepted(decimalJob.id, 'task-a', [{ part: 1, smscMessageId: decimal, keys: smscIdKeys(decimal) }], 1) };
+        if (order === 'hex id first') await record.hex().then(record.decimal);
+        else await record.decimal().then(record.hex);
+        // Act: the receipts arrive on another task's receiver (no memory of the submits)
+        const taskB = makeStore();
+        const toDecimal = await taskB.recordReceipt(makeReceipt(decimal, 'UNDELIVERED'), smscIdKeys(decimal));
+        const toHex = await taskB.recordReceipt(makeReceipt(hex, 'DELIVERED'), smscIdKeys(hex));
+        // Assess
+        expect(toDecimal).toEqual({ outcome: 'applied', messageId: decimalJob.id, status: 'UNDELIVERED' });
+        expect(toHex).toEqual({ outcome: 'applied', messageId: hexJob.id, status: 'DELIVERED' });
+      });
+    }
+
+    it('applies a receipt whose TLV id is corrupted through the text id that matches a submit', async () => {
+      // Prepare
+      const taskA = makeStore();
+      const { job, smsc } = await submitted(taskA);
+      const corrupted = `${smsc.smscMessageId}\u0004'`;
+      const taskB = makeStore();
+      // Act
+      const outcome = await taskB.recordReceipt(makeReceipt(corrupted, 'DELIVERED', { alternativeMessageId: smsc.smscMessageId }), [corrupted], smsc.keys);
+      // Assess
+      expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+    });
+
     it('moves a submitted message to DELIVERED and records the receipt fields', async () => {
       // Prepare
       const store = makeStore();
@@ -419,7 +511,7 @@ describe('StatusStore (DynamoDB Local)', () => {
         // Act: the same turn of the event loop, as a receive's jobs are claimed; the first id also by another owner.
         const outcomes = await Promise.all([...jobs.map((job) => store.claim(job, claimOpts('task-a'))), store.claim(jobs[0] as Job, claimOpts('task-b'))]);
         // Assess
-        expect(outcomes.slice(0, 10)).toEqual(jobs.map(() => ({ outcome: 'claimed', acceptedParts: {} })));
+        expect(outcomes.slice(0, 10)).toEqual(jobs.map(() => ({ outcome: 'claimed', acceptedParts: {}, plan: { encoding: 'GSM7', segments: 1, concat: 'udh8', concatRef: 7 } })));
         expect(outcomes[10]).toEqual({ outcome: 'busy' });
         expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 1, UpdateItem: 1 });
         for (const job of jobs) expect(await getItem(store, job.id)).toMatchObject({ status: 'SUBMITTING', attempts: 1, version: 1, claimOwner: 'task-a', to: job.to });

@@ -16,7 +16,7 @@ export function createSqsClient(region?: string): SQSClient {
     ...(region !== undefined && { region }),
     useQueueUrlAsEndpoint: false,
     // The SDK waits forever on a socket that went silent; a long poll lasts at most 20 s.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: (SQS_MAX_WAIT_SECONDS + 10) * 1000 },
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: (SQS_MAX_WAIT_SECONDS + 10) * 1000, throwOnRequestTimeout: true },
   });
 }
 
@@ -47,13 +47,15 @@ export class OutboundQueue {
     readonly queueUrl: string,
   ) {}
 
-  async receive(max: number, waitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]> {
+  /** `visibilitySeconds`: how long the messages stay invisible; the queue's own default when absent. */
+  async receive(max: number, waitSeconds: number, signal?: AbortSignal, visibilitySeconds?: number): Promise<QueueMessage[]> {
     try {
       const out = await this.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: this.queueUrl,
           MaxNumberOfMessages: Math.min(SQS_MAX_BATCH, Math.max(1, max)),
           WaitTimeSeconds: waitSeconds,
+          ...(visibilitySeconds !== undefined && { VisibilityTimeout: Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(visibilitySeconds))) }),
           MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
         }),
         signal ? { abortSignal: signal } : {},

@@ -17,6 +17,7 @@
  * | `to`, `from` | S | destination and source address, as in the job |
  * | `encoding` | S | encoding used on the wire (`GSM7`, `LATIN1`, `UCS2`) |
  * | `segments` | N | number of SMS parts |
+ * | `concat`, `concatRef` | S, N | how the parts are tied together (`udh8`, `udh16`, `sar`) and the reference; with `encoding` and `segments`, fixed by the first claim and re-used by every retry on any task, so a handset never sees one message's parts under two references |
  * | `parts` | M | keyed by part number `"1"`..`"N"`: `{ smscMessageId, status, stat?, err?, networkError?, doneAt? }` |
  * | `createdAt`, `updatedAt`, `submittedAt`, `doneAt` | S | ISO-8601; `submittedAt` once every part is accepted, `doneAt` when final |
  * | `attempts` | N | submit attempts (claims) |
@@ -28,6 +29,7 @@
  * | `reason` | S | why the job is `INVALID` |
  * | `history` | L | `{ status, at }` appended on every status change |
  * | `claimOwner`, `claimExpiresAt` | S, N | the lease of the task submitting it (epoch ms); absent when nobody holds it |
+ * | `previousClaimOwner` | S | the lease holder the last claim found (`''` when none): a claim that takes over another owner's expired lease counts an unknown outcome, since that owner may have submitted before it died |
  * | `version` | N | incremented by every write (optimistic concurrency) |
  *
  * Long messages: the message status is derived from its parts once every part is accepted — any part
@@ -38,7 +40,10 @@
  * ### CORRELATION — `id` = `SMSCID#` + key
  * `kind` = `CORRELATION`, `messageId` (S), `part` (N), `receipts` (L of receipts as received;
  * receipts that arrived before the submit response was recorded wait here and are applied when it
- * is). A receipt matches a message when ANY of its keys matches one of the part's keys.
+ * is). Keys come exact first, then numeric readings of the id (see `AcceptedPart.keys`): a part's
+ * exact key always points at it (SMSC ids wrap around), a reading only when no other message holds
+ * that key, and a receipt looks at its exact key first — so when two ids share a reading, each
+ * receipt still finds its own message.
  *
  * ### Calls
  * A single-part job usually costs: a share of one BatchExecuteStatement (the claims of a receive),
@@ -74,6 +79,8 @@ export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 
 /** Prefix of correlation items' ids. */
 export const CORRELATION_PREFIX = 'SMSCID#';
+/** A key no item has: `probe()` reads it. */
+const PROBE_ID = 'PROBE#store';
 /** Prefix of MO items' ids. */
 export const MO_PREFIX = 'MO#';
 
@@ -81,6 +88,8 @@ export const MO_PREFIX = 'MO#';
 interface Route {
   messageId: string;
   part: number;
+  /** The part's exact correlation key (its `keys[0]`). */
+  exactKey: string;
   recorded: Promise<boolean>;
   /** Set once `recorded` has resolved. */
   settled: boolean;
@@ -122,6 +131,8 @@ export interface StatusItem {
   from?: string;
   encoding?: string;
   segments?: number;
+  concat?: string;
+  concatRef?: number;
   /** Keyed by part number "1".."N". */
   parts: Record<string, PartState>;
   createdAt: string;
@@ -141,6 +152,7 @@ export interface StatusItem {
   claimOwner?: string;
   /** Epoch milliseconds. */
   claimExpiresAt?: number;
+  previousClaimOwner?: string;
   version: number;
   /** Epoch seconds (TTL). */
   expiresAt: number;
@@ -153,9 +165,20 @@ export interface MoItem extends MoMessage {
   expiresAt: number;
 }
 
+/** How a message is split, fixed by its first claim (see the item model). */
+export interface SubmitPlan {
+  encoding: string;
+  segments: number;
+  concat: string;
+  concatRef: number;
+}
+
 export type ClaimOutcome =
-  /** The caller holds the lease and should submit; `acceptedParts` (part number → SMSC id) must not be sent again. */
-  | { outcome: 'claimed'; acceptedParts: Record<number, string> }
+  /**
+   * The caller holds the lease and should submit the parts not in `acceptedParts` (part number → SMSC
+   * id), split as `plan` says: the first claim's plan, which a retry must re-use.
+   */
+  | { outcome: 'claimed'; acceptedParts: Record<number, string>; plan: SubmitPlan }
   /** Already submitted (or failed, or invalid): delete the job without sending it. */
   | { outcome: 'done'; status: MessageStatus }
   /** Another task holds an unexpired lease: leave the job to it. */
@@ -176,18 +199,17 @@ export type ReceiptOutcome =
 
 export type RecordInvalidOutcome = { outcome: 'recorded' } | { outcome: 'exists' };
 
-export interface ClaimOptions {
+export interface ClaimOptions extends SubmitPlan {
   owner: string;
   leaseMs: number;
   sqsMessageId: string;
-  encoding: string;
-  segments: number;
 }
 
 /** A part accepted by the SMSC, with the correlation keys of its SMSC message id. */
 export interface AcceptedPart {
   part: number;
   smscMessageId: string;
+  /** Exact key first; later keys are readings that another id may share, and never displace another message. */
   keys: string[];
 }
 
@@ -225,7 +247,9 @@ const RECENT_ITEMS = 5000;
 const CLAIM_BATCH = 25;
 /** Attributes a repeated claim increments, and those it leaves as the first claim wrote them. */
 const CLAIM_COUNTERS: ReadonlySet<string> = new Set(['attempts', 'version']);
-const CLAIM_KEEPS: ReadonlySet<string> = new Set(['createdAt', 'unknownOutcomes', 'parts', 'history']);
+const CLAIM_KEEPS: ReadonlySet<string> = new Set(['createdAt', 'unknownOutcomes', 'parts', 'history', 'encoding', 'segments', 'concat', 'concatRef']);
+/** `previousClaimOwner` when the claim found no lease holder. */
+const NO_OWNER = '';
 /** Items in one TransactWriteItems; more (a long message with ambiguous ids) goes step by step. */
 const MAX_TRANSACT_ITEMS = 25;
 
@@ -344,7 +368,7 @@ export class StatusStore {
           return;
         }
         this.#remember(item);
-        claim.resolve({ outcome: 'claimed', acceptedParts: {} });
+        claim.resolve({ outcome: 'claimed', acceptedParts: {}, plan: planOf(item, claim.opts) });
       });
     }
     for (const c of rest) this.#claimOne(c.job, c.opts).then(c.resolve, c.reject);
@@ -361,6 +385,8 @@ export class StatusStore {
       from: job.from,
       encoding: opts.encoding,
       segments: opts.segments,
+      concat: opts.concat,
+      concatRef: opts.concatRef,
       sqsMessageId: opts.sqsMessageId,
       createdAt: iso(now),
       updatedAt: iso(now),
@@ -370,6 +396,7 @@ export class StatusStore {
       history: [{ status: MessageStatus.SUBMITTING, at: iso(now) }],
       claimOwner: opts.owner,
       claimExpiresAt: now + opts.leaseMs,
+      previousClaimOwner: NO_OWNER,
       version: 1,
       expiresAt: this.#expiresAt(now),
       ...(job.metadata === undefined ? {} : { metadata: job.metadata }),
@@ -382,7 +409,7 @@ export class StatusStore {
     // The item a first claim creates; on an existing item the counters count on and the first
     // claim's history stays.
     const sets = Object.entries(this.#newClaim(job, opts, now))
-      .filter(([name]) => name !== 'id')
+      .filter(([name]) => name !== 'id' && name !== 'previousClaimOwner')
       .map(([name, value]) =>
         CLAIM_COUNTERS.has(name)
           ? `${x.n(name)} = if_not_exists(${x.n(name)}, ${x.v(0)}) + ${x.v(1)}`
@@ -390,6 +417,7 @@ export class StatusStore {
             ? `${x.n(name)} = if_not_exists(${x.n(name)}, ${x.v(value)})`
             : `${x.n(name)} = ${x.v(value)}`,
       );
+    sets.push(`${x.n('previousClaimOwner')} = if_not_exists(${x.n('claimOwner')}, ${x.v(NO_OWNER)})`);
     // The lease holder itself may claim again: the answer to its first claim can be lost on the way.
     const condition =
       `attribute_not_exists(${x.n('id')}) OR (${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)} AND ` +
@@ -406,13 +434,18 @@ export class StatusStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const item = fromItem<StatusItem>(out.Attributes);
+      let item = fromItem<StatusItem>(out.Attributes);
+      const previous = item?.previousClaimOwner ?? NO_OWNER;
+      if (item !== undefined && previous !== NO_OWNER && previous !== opts.owner) {
+        // The lease ran out under another owner that may have sent parts and died before recording them.
+        item = await this.#countTakeOver(item, previous, now);
+      }
       this.#remember(item);
       const acceptedParts: Record<number, string> = {};
       for (const [n, p] of Object.entries(item?.parts ?? {})) {
         if (p.smscMessageId !== undefined) acceptedParts[Number(n)] = p.smscMessageId;
       }
-      return { outcome: 'claimed', acceptedParts };
+      return { outcome: 'claimed', acceptedParts, plan: planOf(item, opts) };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`claim of ${job.id} failed`, { cause: err });
       const old = fromItem<StatusItem>(err.Item) ?? (await this.get(job.id));
@@ -420,6 +453,35 @@ export class StatusStore {
       if (old === undefined || old.status === MessageStatus.SUBMITTING) return { outcome: 'busy' };
       return { outcome: 'done', status: old.status };
     }
+  }
+
+  /** Counts an unknown outcome on a message whose lease this claim took over from `previous`. */
+  async #countTakeOver(item: StatusItem, previous: string, now: number): Promise<StatusItem> {
+    const x = new Expr();
+    const lastError: ErrorDetail = { code: 'LEASE_TAKEN_OVER', name: 'UNKNOWN_OUTCOME', description: `lease of ${previous} expired while it held the job` };
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(item.id),
+          UpdateExpression:
+            `SET ${x.n('unknownOutcomes')} = if_not_exists(${x.n('unknownOutcomes')}, ${x.v(0)}) + ${x.v(1)}, ` +
+            `${x.n('lastError')} = ${x.v(lastError)}, ${x.n('previousClaimOwner')} = ${x.v(NO_OWNER)}, ` +
+            `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}, ${x.n('updatedAt')} = ${x.v(iso(now))}`,
+          ...x.params(),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      this.#logger?.warn({ messageId: item.id, previous }, 'took over an expired lease: counted as an unknown outcome');
+      return fromItem<StatusItem>(out.Attributes) ?? item;
+    } catch (err) {
+      throw new StoreError(`counting the take-over of ${item.id} failed`, { cause: err });
+    }
+  }
+
+  /** One cheap read, to learn whether the table answers again after a failure. */
+  async probe(): Promise<void> {
+    await this.#getRaw(PROBE_ID);
   }
 
   /** Pushes the lease forward; 'lost' when another owner took it or the message left SUBMITTING. */
@@ -484,6 +546,7 @@ export class StatusStore {
     const route: Route = {
       messageId: id,
       part: part.part,
+      exactKey: part.keys[0] ?? '',
       recorded: new Promise<boolean>((r) => (settle = r)),
       settled: false,
       settle: (recorded) => {
@@ -493,7 +556,11 @@ export class StatusStore {
         if (!recorded) for (const k of part.keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
       },
     };
-    for (const k of part.keys) this.#addRoute(k, route);
+    part.keys.forEach((k, i) => {
+      // A reading never displaces another message's route: that message may own the key exactly.
+      const held = this.#routes.get(k);
+      if (i === 0 || held === undefined || held.messageId === id || (held.settled && !this.#routes.has(held.exactKey))) this.#addRoute(k, route);
+    });
     return route;
   }
 
@@ -544,7 +611,7 @@ export class StatusStore {
     const parked: { part: number; receipt: Receipt }[] = [];
     for (const p of parts) {
       for (const k of p.keys) this.#parked.delete(k);
-      const olds = await Promise.all(p.keys.map((k) => this.#correlate(k, id, p.part, now)));
+      const olds = await Promise.all(p.keys.map((k, i) => this.#correlate(k, id, p.part, now, i > 0)));
       for (const old of olds) {
         if (old === undefined) continue;
         if (old.messageId !== undefined && old.messageId !== id) {
@@ -664,10 +731,13 @@ export class StatusStore {
    * correlation or `recordAccepted` sees this receipt: a racing pair never loses it. Applying the
    * same receipt twice changes nothing.
    */
-  async recordReceipt(r: Receipt, keys: string[]): Promise<ReceiptOutcome> {
+  async recordReceipt(r: Receipt, keys: string[], alternativeKeys?: string[]): Promise<ReceiptOutcome> {
     if (keys.length === 0) throw new StoreError('recordReceipt: at least one correlation key is needed', { retryable: false });
+    if (alternativeKeys !== undefined && alternativeKeys.length > 0 && !keys.some((k) => alternativeKeys.includes(k))) {
+      keys = await this.#whichIdIsKnown(keys, alternativeKeys);
+    }
     const now = this.#clock();
-    const route = keys.map((k) => this.#routes.get(k)).find((x) => x !== undefined);
+    const route = this.#findRoute(keys);
     if (route !== undefined && (await (route.settled ? route.recorded : within(route.recorded, this.#receiptWaitMs, false)))) {
       const outcome = await this.#applyReceipt(route.messageId, route.part, r, now);
       // A final receipt ends the part; later copies of it find the correlation item instead.
@@ -682,6 +752,28 @@ export class StatusStore {
     const match = found.find((c) => c !== undefined);
     if (match === undefined) return { outcome: 'parked' };
     return this.#applyReceipt(match.messageId, match.part, r, now);
+  }
+
+  /** The route of `keys`: the one recorded under the same exact key first, then a reading's. */
+  #findRoute(keys: string[]): Route | undefined {
+    const found = keys.map((k) => this.#routes.get(k)).filter((x): x is Route => x !== undefined);
+    return found.find((x) => x.exactKey === keys[0]) ?? found.find((x) => keys.includes(x.exactKey)) ?? found[0];
+  }
+
+  /**
+   * A receipt whose two ids disagree (TLV and text; a codec can corrupt one): the keys of the one
+   * a submit of ours is recorded under, the first one's when both or neither are — then both
+   * are parked, so whichever submit is recorded later finds it.
+   */
+  async #whichIdIsKnown(keys: string[], alternativeKeys: string[]): Promise<string[]> {
+    const known = async (ks: string[]): Promise<boolean> => {
+      if (this.#findRoute(ks) !== undefined) return true;
+      const item = await this.#getRaw(CORRELATION_PREFIX + (ks[0] ?? ''));
+      return typeof item?.['messageId'] === 'string';
+    };
+    if (await known(keys)) return keys;
+    if (await known(alternativeKeys)) return alternativeKeys;
+    return [...keys, ...alternativeKeys.filter((k) => !keys.includes(k))];
   }
 
   async #applyReceipt(messageId: string, part: number, r: Receipt, now: number): Promise<ReceiptOutcome> {
@@ -775,15 +867,21 @@ export class StatusStore {
     );
   }
 
-  /** Points correlation key `k` at (messageId, part); returns the item as it was before. */
-  async #correlate(k: string, messageId: string, part: number, now: number): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
+  /**
+   * Points correlation key `k` at (messageId, part); returns the item as it was before. A `reading`
+   * (not the part's exact key) is left alone when another message holds it, and then returns undefined.
+   */
+  async #correlate(k: string, messageId: string, part: number, now: number, reading = false): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
     const x = new Expr();
+    const update = this.#pointCorrelation(x, messageId, part, now);
+    const condition = reading ? { ConditionExpression: `attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(messageId)}` } : {};
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(CORRELATION_PREFIX + k),
-          UpdateExpression: this.#pointCorrelation(x, messageId, part, now),
+          UpdateExpression: update,
+          ...condition,
           ...x.params(),
           ReturnValues: 'ALL_OLD',
         }),
@@ -792,6 +890,10 @@ export class StatusStore {
       if (old === undefined) return undefined;
       return { ...(old.messageId === undefined ? {} : { messageId: old.messageId }), receipts: this.#receipts(old.receipts) };
     } catch (err) {
+      if (reading && err instanceof ConditionalCheckFailedException) {
+        this.#logger?.debug({ messageId, key: k }, 'a reading of this SMSC id belongs to another message; left to it');
+        return undefined;
+      }
       throw new StoreError(`correlation of ${k} failed`, { cause: err });
     }
   }
@@ -1014,6 +1116,16 @@ function allPartsPresent(parts: Record<string, PartState>, totalParts: number): 
 
 function maxPart(parts: Record<string, PartState>): number {
   return Math.max(0, ...Object.keys(parts).map(Number));
+}
+
+/** The plan stored on the item, filled from `opts` for items written before plans were stored. */
+function planOf(item: StatusItem | undefined, opts: SubmitPlan): SubmitPlan {
+  return {
+    encoding: item?.encoding ?? opts.encoding,
+    segments: item?.segments ?? opts.segments,
+    concat: item?.concat ?? opts.concat,
+    concatRef: item?.concatRef ?? opts.concatRef,
+  };
 }
 
 function clearClaim(item: StatusItem): void {

@@ -44,7 +44,11 @@ export const VISIBILITY_TIMEOUT_SECONDS = 60;
  * receives, visibility {@link VISIBILITY_TIMEOUT_SECONDS} s). Idempotent: CreateQueue with the same
  * attributes returns the existing queue.
  */
-export async function createQueues(sqs: Pick<SQSClient, 'send'>, name: string): Promise<{ queueUrl: string; dlqUrl: string }> {
+export async function createQueues(
+  sqs: Pick<SQSClient, 'send'>,
+  name: string,
+  options: { maxReceiveCount?: number } = {},
+): Promise<{ queueUrl: string; dlqUrl: string }> {
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
   const dlqUrl = required(dlq.QueueUrl, `CreateQueue ${name}-dlq returned no QueueUrl`);
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
@@ -54,7 +58,7 @@ export async function createQueues(sqs: Pick<SQSClient, 'send'>, name: string): 
       QueueName: name,
       Attributes: {
         VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: MAX_RECEIVE_COUNT }),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT }),
       },
     }),
   );

@@ -1,22 +1,24 @@
 import { setMaxListeners } from 'node:events';
 import { within, type Clock } from '../clock.js';
 import type { ErrorDetail, Job, MessageStatus } from '../domain.js';
-import { EncodingError } from '../errors.js';
+import { EncodingError, StoreError } from '../errors.js';
 import { parseJob } from '../job.js';
 import type { Logger } from '../logger.js';
 import { MetricName, type Metrics } from '../metrics.js';
 import { SQS_MAX_WAIT_SECONDS, type QueueMessage } from '../aws/queue.js';
-import type { AcceptedPart } from '../aws/status-store.js';
+import type { AcceptedPart, ClaimOptions, SubmitPlan } from '../aws/status-store.js';
 import { maskAddress, toSmppAddress } from '../smpp/address.js';
 import type { SubmitResult } from '../smpp/client.js';
 import { smscIdKeys } from '../smpp/message-id.js';
 import { ReferenceCounter, segmentText, type ConcatMode } from '../smpp/segment.js';
+import { JobEncoding, WireEncoding } from '../domain.js';
 import { Batcher } from './batcher.js';
 import type { OutboundPart } from '../smpp/submit.js';
 
 /** The queue as the pipeline uses it (OutboundQueue implements it). */
 export interface JobQueue {
-  receive(max: number, waitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]>;
+  /** `visibilitySeconds`: how long the received messages stay invisible (the queue's default when absent). */
+  receive(max: number, waitSeconds: number, signal?: AbortSignal, visibilitySeconds?: number): Promise<QueueMessage[]>;
   delete(receiptHandles: readonly string[]): Promise<string[]>;
   setVisibility(entries: readonly { receiptHandle: string; seconds: number }[]): Promise<string[]>;
 }
@@ -25,15 +27,17 @@ export interface JobQueue {
 export interface OutboundStore {
   claim(
     job: Job,
-    opts: { owner: string; leaseMs: number; sqsMessageId: string; encoding: string; segments: number },
-  ): Promise<{ outcome: 'claimed'; acceptedParts: Record<number, string> } | { outcome: 'done'; status: MessageStatus } | { outcome: 'busy' }>;
-  extendClaim(id: string, owner: string, leaseMs: number): Promise<unknown>;
+    opts: ClaimOptions,
+  ): Promise<{ outcome: 'claimed'; acceptedParts: Record<number, string>; plan: SubmitPlan } | { outcome: 'done'; status: MessageStatus } | { outcome: 'busy' }>;
+  extendClaim(id: string, owner: string, leaseMs: number): Promise<{ outcome: 'extended' } | { outcome: 'lost' }>;
   recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<unknown>;
   /** Tells the store a part's record is coming, so an early receipt waits for it rather than taking a slower path. */
   expectAccepted(id: string, part: AcceptedPart): void;
   recordFailed(id: string, owner: string, error: ErrorDetail): Promise<unknown>;
   releaseClaim(id: string, owner: string, opts: { error?: ErrorDetail; unknownOutcome?: boolean }): Promise<unknown>;
   recordInvalid(key: string, reason: string, extra: { sqsMessageId: string }): Promise<unknown>;
+  /** Resolves once the store answers again (a cheap read); used while it is failing. */
+  probe(): Promise<void>;
 }
 
 /** The SMPP side as the outbound path uses it (SmppClient implements it). */
@@ -53,8 +57,17 @@ export interface OutboundOptions {
   /** TON/NPI overrides for every source / destination address (some routes want their own). */
   sourceAddr?: { ton?: number; npi?: number };
   destAddr?: { ton?: number; npi?: number };
-  /** The queue's visibility timeout; messages still waiting are extended before it runs out. @defaultvalue 60 */
+  /**
+   * How long a received message stays invisible, and how long this task's claim lease lasts; both are
+   * extended by the heartbeat while the job is in hand. It bounds how long a crashed task's jobs wait
+   * before another task resumes them. @defaultvalue 15
+   */
   visibilityTimeoutSeconds?: number;
+  /**
+   * The queue's redrive `maxReceiveCount`: the attempt with this receive count is the last, and records
+   * FAILED before SQS moves the message to the dead-letter queue. @defaultvalue 10
+   */
+  maxReceiveCount?: number;
   /**
    * Drain time on shutdown. Long polls are kept to half of it, so a receive in flight
    * always lands (and its messages are handed back) instead of being cut. @defaultvalue 20000
@@ -68,19 +81,37 @@ export interface OutboundOptions {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** Jitter source in [0, 1). */
+  random: () => number;
 }
 
 interface InProgress {
   message: QueueMessage;
   jobId: string | undefined;
+  /** Set while this task holds the job's claim lease: the heartbeat extends it. */
+  claimed: boolean;
+  /** Aborts the job's parts still queued, when its lease is lost to another task. */
+  abort: AbortController;
   visibleUntil: number;
 }
 
 /** Jobs held in memory at most, whatever the binds' capacity. */
 const MAX_IN_PROGRESS = 500;
 
-/** Writes after a submit must land: a lost SUBMITTED record would resend the SMS. */
-const STORE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000, 16000];
+/**
+ * Delays between tries of a store write. Writes are retried for as long as the job is in hand (the
+ * heartbeat keeps its message invisible): a record given up after a submit would resend the SMS.
+ */
+const STORE_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000];
+
+/** Errors that no retry can cure (the request itself is wrong); everything else from the store is an outage. */
+const PERMANENT_AWS_ERRORS: ReadonlySet<string> = new Set(['ValidationException', 'SerializationException']);
+
+function isStoreOutage(err: unknown): boolean {
+  if (!(err instanceof StoreError) || !err.retryable) return false;
+  const cause = err.cause as { name?: string } | undefined;
+  return !PERMANENT_AWS_ERRORS.has(cause?.name ?? '');
+}
 
 /**
  * SQS → validate → claim → encode and split → submit → record → delete.
@@ -102,11 +133,17 @@ export class OutboundPipeline {
   private roomWaiters: Array<() => void> = [];
   private readonly pollAbort = new AbortController();
   private readonly submitAbort = new AbortController();
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: unknown;
   private running = false;
+  /** Set after stop() has waited all it will: store writes still retrying give up. */
+  private abandoned = false;
+  /** While the store is failing: resolves when it answers again. Pollers take no new work meanwhile. */
+  private storeDown: Promise<void> | undefined;
+  private readonly maxReceiveCount: number;
 
   constructor(private readonly o: OutboundOptions) {
-    this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 60;
+    this.visibilitySeconds = o.visibilityTimeoutSeconds ?? 15;
+    this.maxReceiveCount = o.maxReceiveCount ?? 10;
     // Capped too: at high MPS, 2 s of capacity is more jobs than the store can claim in time (measured overload).
     this.maxInProgress = Math.min(MAX_IN_PROGRESS, Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2))));
     // A deleted job's outcome is already stored, so its delete can wait a little to fill its batch.
@@ -123,9 +160,13 @@ export class OutboundPipeline {
     // Enough concurrent long polls to fill the buffer quickly, never more than the buffer needs.
     const pollers = Math.min(10, Math.max(1, Math.ceil(this.maxInProgress / 50)));
     for (let i = 0; i < pollers; i++) this.pollers.push(this.poll());
-    const beat = Math.max(1000, (this.visibilitySeconds * 1000) / 6);
-    this.heartbeat = setInterval(() => void this.extendWaiting(), beat);
-    this.heartbeat.unref();
+    const beat = Math.max(1000, (this.visibilitySeconds * 1000) / 4);
+    const tick = (): void => {
+      if (this.abandoned) return;
+      void this.extendWaiting();
+      this.heartbeat = this.o.clock.setTimeout(tick, beat);
+    };
+    this.heartbeat = this.o.clock.setTimeout(tick, beat);
   }
 
   /**
@@ -160,11 +201,19 @@ export class OutboundPipeline {
     // Aborting a receive whose answer is already on its way drops those messages inside the SDK:
     // invisible until their timeout. Long polls last at most half the grace, so they land by
     // themselves (their messages are handed back below); the abort is only a safety net.
-    const abortTimer = setTimeout(() => this.pollAbort.abort(), this.receiveWaitSeconds * 1000 + 2000);
+    const abortTimer = this.o.clock.setTimeout(() => this.pollAbort.abort(), this.receiveWaitSeconds * 1000 + 2000);
     await Promise.all(this.pollers);
-    clearTimeout(abortTimer);
+    this.o.clock.clearTimeout(abortTimer);
     await this.drained(Math.max(0, deadline - this.o.clock.now()));
-    clearInterval(this.heartbeat);
+  }
+
+  /**
+   * Ends the heartbeat and gives up store writes still retrying (their jobs come back from SQS after
+   * the visibility timeout, and a take-over counts them as unknown outcomes). Called last on shutdown.
+   */
+  close(): void {
+    this.abandoned = true;
+    this.o.clock.clearTimeout(this.heartbeat);
   }
 
   private async poll(): Promise<void> {
@@ -172,14 +221,15 @@ export class OutboundPipeline {
       const room = this.maxInProgress - this.inProgress.size;
       // Receive a batch's worth at a time: with the buffer full and jobs finishing one by one,
       // a receive per free slot would cost a call per job. The buffer holds seconds of work.
-      if (room < this.receiveBatch || this.o.sender.readiness().tx === 0) {
-        // No room, or nothing could send it: do not take messages we would only hold.
+      if (room < this.receiveBatch || this.o.sender.readiness().tx === 0 || this.storeDown !== undefined) {
+        // No room, nothing could send it, or nothing could claim it: do not take messages we would only
+        // hold (each receive of a message counts towards its dead-letter limit).
         await this.waitForRoom(1000);
         continue;
       }
       let messages: QueueMessage[];
       try {
-        messages = await this.o.queue.receive(Math.min(10, room), this.receiveWaitSeconds, this.pollAbort.signal);
+        messages = await this.o.queue.receive(Math.min(10, room), this.receiveWaitSeconds, this.pollAbort.signal, this.visibilitySeconds);
       } catch (err) {
         this.o.logger.warn({ err: (err as Error).message }, 'receive failed: retrying');
         await this.waitForRoom(2000);
@@ -197,13 +247,16 @@ export class OutboundPipeline {
     this.inProgress.set(message.messageId, {
       message,
       jobId: undefined,
+      claimed: false,
+      abort: new AbortController(),
       visibleUntil: this.o.clock.now() + this.visibilitySeconds * 1000,
     });
     const handled = this.handle(message)
       .catch((err: unknown) => {
-        // Store or queue trouble: leave the message to come back; nothing was deleted.
+        // Store or queue trouble: leave the message to come back; nothing was deleted. On shutdown at once.
         this.o.logger.error({ sqsMessageId: message.messageId, err: (err as Error).message }, 'job left on the queue after an error');
-        return this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: this.retryDelaySeconds(message) }]).then(() => undefined);
+        const seconds = this.running ? this.retryDelaySeconds(message) : 0;
+        return this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds }]).then(() => undefined);
       })
       .catch(() => undefined)
       .finally(() => {
@@ -239,35 +292,51 @@ export class OutboundPipeline {
     if (entry) entry.jobId = job.id;
 
     let plan: ReturnType<typeof segmentText>;
+    const concatRef = this.refs.next(job.to);
     try {
-      plan = segmentText(job.text, { encoding: job.encoding, concat: this.o.concat, reference: this.refs.next(job.to) });
+      plan = segmentText(job.text, { encoding: job.encoding, concat: this.o.concat, reference: concatRef });
     } catch (err) {
       if (err instanceof EncodingError) return this.invalid(message, job.id, err.message);
       throw err;
     }
-    const total = plan.segments.length;
     if (!this.running) {
       // Stopping: nothing was claimed or sent yet, so hand it straight back.
       await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 0 }]);
       return;
     }
-    const claim = await this.o.store.claim(job, {
+    const opts: ClaimOptions = {
       owner: this.o.owner,
       leaseMs: this.leaseMs(),
       sqsMessageId: message.messageId,
       encoding: plan.encoding,
-      segments: total,
-    });
+      segments: plan.segments.length,
+      concat: this.o.concat,
+      concatRef,
+    };
+    // Nothing is sent yet: on shutdown the job is handed back rather than waiting for the store.
+    const claim = await this.durably(() => this.o.store.claim(job, opts), { whileRunning: true });
     if (claim.outcome === 'done') {
       this.o.logger.info({ id: job.id, status: claim.status }, 'duplicate delivery of a job already handled: deleted without sending');
       await this.delete(message);
       return;
     }
     if (claim.outcome === 'busy') {
-      // Another task holds it (SQS delivered it twice): look again once that task is likely done.
-      await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 30 }]);
+      // Another task holds it (SQS delivered it twice): look again once its lease could have run out.
+      await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: Math.max(this.visibilitySeconds, 5) }]);
       return;
     }
+    if (entry) entry.claimed = true;
+    // A retry re-sends only the missing parts, so it must split the text exactly as the first attempt did.
+    const stored = replan(job, claim.plan, plan, opts);
+    if (stored instanceof Error) {
+      this.o.logger.error({ id: job.id, err: stored.message }, 'the stored split of this message cannot be reproduced');
+      await this.durably(() => this.o.store.recordFailed(job.id, this.o.owner, { code: 'PLAN_MISMATCH', name: 'PLAN_MISMATCH', description: stored.message }));
+      await this.delete(message);
+      return;
+    }
+    plan = stored;
+    const total = plan.segments.length;
+    const signal = entry ? AbortSignal.any([this.submitAbort.signal, entry.abort.signal]) : this.submitAbort.signal;
 
     const base = {
       source: toSmppAddress(job.from, this.o.sourceAddr),
@@ -280,7 +349,7 @@ export class OutboundPipeline {
     const accepted: AcceptedPart[] = [];
     const results = await Promise.all(
       todo.map(async (p) => {
-        const r = await this.o.sender.submit({ ...base, segment: p.segment }, this.submitAbort.signal);
+        const r = await this.o.sender.submit({ ...base, segment: p.segment }, signal);
         if (r.kind === 'accepted') {
           const a = { part: p.part, smscMessageId: r.smscMessageId, keys: smscIdKeys(r.smscMessageId) };
           accepted.push(a);
@@ -314,6 +383,17 @@ export class OutboundPipeline {
         retry.kind === 'unknown'
           ? { code: 'SMPP_UNKNOWN_OUTCOME', name: 'UNKNOWN_OUTCOME', description: retry.reason }
           : { code: retry.status !== undefined ? `0x${retry.status.toString(16).padStart(8, '0')}` : 'SMPP_RETRYABLE', name: retry.reason, description: 'retryable: will be sent again' };
+      if (!handedBack && message.receiveCount >= this.maxReceiveCount) {
+        // The last attempt: SQS moves the message to the dead-letter queue at its next receive, so the
+        // outcome is recorded now; nothing in the DLQ is left in a state that looks in progress.
+        this.o.metrics.increment(MetricName.SubmitFailed);
+        this.o.logger.warn({ id: job.id, receiveCount: message.receiveCount, reason: error.name }, 'retries exhausted: recorded FAILED, left for the dead-letter queue');
+        const exhausted = { ...error, description: `retries exhausted after ${message.receiveCount} attempts (${error.description})` };
+        await this.durably(() => this.o.store.recordFailed(job.id, this.o.owner, exhausted));
+        if (unknown) await this.durably(() => this.o.store.releaseClaim(job.id, this.o.owner, { unknownOutcome: true }));
+        await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: 0 }]);
+        return;
+      }
       await this.durably(() => this.o.store.releaseClaim(job.id, this.o.owner, { error, unknownOutcome: unknown }));
       await this.o.queue.setVisibility([{ receiptHandle: message.receiptHandle, seconds: handedBack ? 0 : this.retryDelaySeconds(message) }]);
       return;
@@ -335,17 +415,47 @@ export class OutboundPipeline {
     }
   }
 
-  private async durably<T>(write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs a store call until it succeeds, for as long as the job is in hand: its message stays
+   * invisible (heartbeat), so no other task can take the job meanwhile. Gives up only on an error no
+   * retry can cure, once the service is abandoned, or — with `whileRunning`, for calls made before
+   * anything was sent — on shutdown, so the job is handed back.
+   */
+  private async durably<T>(write: () => Promise<T>, opts: { whileRunning?: boolean } = {}): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await write();
+        const result = await write();
+        return result;
       } catch (err) {
-        const delay = STORE_RETRY_DELAYS_MS[attempt];
-        if (delay === undefined) throw err;
-        this.o.logger.warn({ err: (err as Error).message, retryInMs: delay }, 'status write failed after a submit: retrying');
-        await new Promise((r) => setTimeout(r, delay));
+        if (!isStoreOutage(err) || this.abandoned || (opts.whileRunning === true && !this.running)) throw err;
+        this.storeFailing();
+        const delay = STORE_RETRY_DELAYS_MS[Math.min(attempt, STORE_RETRY_DELAYS_MS.length - 1)] ?? 5000;
+        if (attempt === 0 || attempt % 10 === 0) this.o.logger.warn({ err: (err as Error).message, attempt, retryInMs: delay }, 'status write failed: retrying');
+        await new Promise<void>((r) => this.o.clock.setTimeout(r, delay * (0.75 + this.o.random() / 2)));
       }
     }
+  }
+
+  /** Pauses polling until a probe read succeeds (no receive counts burnt on jobs that could not be claimed). */
+  private storeFailing(): void {
+    if (this.storeDown !== undefined) return;
+    this.o.metrics.increment(MetricName.StoreUnavailable);
+    this.o.logger.warn({}, 'status store failing: polling paused');
+    this.storeDown = (async () => {
+      // One read a second: cheap, and polling resumes within a second of the store coming back.
+      while (!this.abandoned) {
+        await new Promise<void>((r) => this.o.clock.setTimeout(r, 1000));
+        try {
+          await this.o.store.probe();
+          break;
+        } catch {
+          // still down
+        }
+      }
+      this.storeDown = undefined;
+      this.o.logger.info({}, 'status store answers again: polling resumed');
+      this.wakePollers();
+    })();
   }
 
   /** Keeps messages that are still waiting for a bind invisible, and their claims alive. */
@@ -358,25 +468,40 @@ export class OutboundPipeline {
       .setVisibility(due.map((e) => ({ receiptHandle: e.message.receiptHandle, seconds: this.visibilitySeconds })))
       .catch(() => undefined);
     await Promise.all(
-      due.flatMap((e) => (e.jobId ? [this.o.store.extendClaim(e.jobId, this.o.owner, this.leaseMs()).catch(() => undefined)] : [])),
+      due.flatMap((e) =>
+        e.jobId !== undefined && e.claimed
+          ? [
+              this.o.store.extendClaim(e.jobId, this.o.owner, this.leaseMs()).then(
+                (r) => {
+                  if (r.outcome !== 'lost') return;
+                  // Another task took the job over (or every part is recorded): send nothing more of it.
+                  e.claimed = false;
+                  if (!e.abort.signal.aborted) e.abort.abort();
+                },
+                () => undefined,
+              ),
+            ]
+          : [],
+      ),
     );
   }
 
+  /** The claim lease; the heartbeat renews it with the message's visibility, so a dead task's lease ends soon. */
   private leaseMs(): number {
-    return this.visibilitySeconds * 2000;
+    return this.visibilitySeconds * 1000;
   }
 
   /** Grows with the receive count, so a poison message reaches the DLQ in hours, not seconds. */
   private retryDelaySeconds(message: QueueMessage): number {
     const base = Math.min(900, 2 ** Math.min(message.receiveCount, 10));
-    return Math.round(base * (0.75 + Math.random() / 2));
+    return Math.round(base * (0.75 + this.o.random() / 2));
   }
 
   private waitForRoom(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = this.o.clock.setTimeout(resolve, timeoutMs);
       this.roomWaiters.push(() => {
-        clearTimeout(timer);
+        this.o.clock.clearTimeout(timer);
         resolve();
       });
     });
@@ -386,5 +511,31 @@ export class OutboundPipeline {
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
     for (const w of waiters) w();
+  }
+}
+
+const WIRE_TO_JOB: Readonly<Record<string, JobEncoding>> = {
+  [WireEncoding.GSM7]: JobEncoding.gsm7,
+  [WireEncoding.LATIN1]: JobEncoding.latin1,
+  [WireEncoding.UCS2]: JobEncoding.ucs2,
+};
+
+/**
+ * The split the stored plan describes: the first claim's encoding, concatenation and reference. The
+ * plan just computed when the stored one is the same; an Error when the stored one cannot be rebuilt
+ * (the text changed under the same id, or the plan names something unknown).
+ */
+function replan(job: Job, stored: SubmitPlan, computed: ReturnType<typeof segmentText>, opts: ClaimOptions): ReturnType<typeof segmentText> | Error {
+  if (stored.encoding === opts.encoding && stored.concat === opts.concat && stored.concatRef === opts.concatRef && stored.segments === opts.segments) return computed;
+  const encoding = WIRE_TO_JOB[stored.encoding];
+  if (encoding === undefined || (stored.concat !== 'udh8' && stored.concat !== 'udh16' && stored.concat !== 'sar')) {
+    return new Error(`stored plan ${stored.encoding}/${stored.concat} is unknown`);
+  }
+  try {
+    const plan = segmentText(job.text, { encoding, concat: stored.concat, reference: stored.concatRef });
+    if (plan.segments.length !== stored.segments) return new Error(`the text now needs ${plan.segments.length} parts; the first attempt sent ${stored.segments}`);
+    return plan;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
   }
 }
