@@ -148,7 +148,7 @@ const floorOf = (tasks: number, minPercent: number) => Math.ceil((tasks * minPer
  * Limit: ECS stops counting a task once it is STOPPING, i.e. while it drains after SIGTERM. A
  * replacement's binds could overlap that drain only if the new Fargate task started and bound
  * faster than the old one drained (seconds, SHUTDOWN_GRACE_MS at most); the SMSC would then refuse
- * the extra bind and the service backs off and retries (DESIGN §4).
+ * the extra bind and the service backs off and retries (docs/architecture.md §4).
  */
 export function deploymentLimits(input: BindBudgetInput): { limits?: DeploymentLimits; problems: string[] } {
   const { tasks, accountBinds } = input;

@@ -91,7 +91,7 @@ export class SmppConnectorStack extends Stack {
       value: Fn.join(',', [...this.network.eipAllocationIds]),
       description: 'Put these in eipAllocationIds to keep the same IPs when this stack is recreated',
     });
-    new CfnOutput(this, 'QueueUrl', { value: this.connector.queue.queueUrl, description: 'Outbound SMS jobs (JSON, DESIGN §3.1)' });
+    new CfnOutput(this, 'QueueUrl', { value: this.connector.queue.queueUrl, description: 'Outbound SMS jobs (JSON, docs/architecture.md §3.1)' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.connector.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'TableName', { value: this.connector.table.tableName, description: 'Message status items, key `id`' });
     new CfnOutput(this, 'SecretArn', {
@@ -114,7 +114,7 @@ export class SmppConnectorStack extends Stack {
     ack(
       connector.taskDefinition,
       'AwsSolutions-ECS2',
-      'The variables are non-secret settings (DESIGN §3.3); the SMPP credentials are read at run time from Secrets Manager by ARN.',
+      'The variables are non-secret settings (docs/architecture.md §3.3); the SMPP credentials are read at run time from Secrets Manager by ARN.',
     );
     ack(
       connector.credentialsSecret,
@@ -142,7 +142,7 @@ export class SmppConnectorStack extends Stack {
     ack(
       publisher.function,
       'AwsSolutions-L1',
-      'Node.js 22 is deliberate: it matches the service image (node:22) and the toolchain the project is verified with (DESIGN §6).',
+      'Node.js 22 is deliberate: it matches the service image (node:22) and the toolchain the project is verified with (docs/architecture.md §6).',
     );
   }
 }

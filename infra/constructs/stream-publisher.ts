@@ -65,7 +65,7 @@ export class StreamPublisher extends Construct {
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      // Node 22: Lambda blocks creating Node 20 functions from 2027-02-01 (DESIGN §6).
+      // Node 22: Lambda blocks creating Node 20 functions from 2027-02-01 (docs/architecture.md §6).
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,

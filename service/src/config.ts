@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
 /**
- * Service configuration (DESIGN §3.3), read once from the environment into a
+ * Service configuration (docs/architecture.md §3.3), read once from the environment into a
  * frozen object. Every problem is reported together so an operator fixes a task
  * definition in one go, not one variable per restart.
  */

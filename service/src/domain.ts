@@ -3,7 +3,7 @@
  * only: nothing here knows of PDUs or of AWS SDK shapes.
  */
 
-/** Text encodings a job may ask for (DESIGN §3.1). */
+/** Text encodings a job may ask for (docs/architecture.md §3.1). */
 export const JobEncoding = { auto: 'auto', gsm7: 'gsm7', latin1: 'latin1', ucs2: 'ucs2' } as const;
 export type JobEncoding = (typeof JobEncoding)[keyof typeof JobEncoding];
 
@@ -11,7 +11,7 @@ export type JobEncoding = (typeof JobEncoding)[keyof typeof JobEncoding];
 export const WireEncoding = { GSM7: 'GSM7', LATIN1: 'LATIN1', UCS2: 'UCS2' } as const;
 export type WireEncoding = (typeof WireEncoding)[keyof typeof WireEncoding];
 
-/** Outbound job as producers put it on SQS (DESIGN §3.1), after validation. */
+/** Outbound job as producers put it on SQS (docs/architecture.md §3.1), after validation. */
 export interface Job {
   id: string;
   to: string;
@@ -25,7 +25,7 @@ export interface Job {
 }
 
 /**
- * Message statuses (DESIGN §3.2). Rank orders them: a write only succeeds when
+ * Message statuses (docs/architecture.md §3.2). Rank orders them: a write only succeeds when
  * it raises the rank, which is how "status moves only forward" is enforced.
  */
 export const MessageStatus = {

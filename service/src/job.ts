@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Job } from './domain.js';
 
-/** Client ids (DESIGN §3.1). No '#', which keeps them apart from internal item ids. */
+/** Client ids (docs/architecture.md §3.1). No '#', which keeps them apart from internal item ids. */
 export const JOB_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const SENDER_PATTERN = /^(?:\+[0-9]{6,15}|[0-9]{3,15}|(?=.*[A-Za-z])[A-Za-z0-9 ._&-]{1,11})$/;

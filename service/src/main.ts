@@ -38,7 +38,7 @@ export interface RunningService {
   healthPort: number;
   /** Resolves when at least one TX and one RX bind are bound. */
   ready(): Promise<void>;
-  /** Graceful stop (DESIGN §5): stop polling, drain within the grace period, hand back unsent, unbind. */
+  /** Graceful stop (docs/architecture.md §5): stop polling, drain within the grace period, hand back unsent, unbind. */
   stop(): Promise<void>;
 }
 

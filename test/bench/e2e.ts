@@ -3,7 +3,7 @@
  * with the service in this process (startService, its SDK clients injected with call counters)
  * and everything else in other processes: fauxqs, DynamoDB Local (a JVM) and the producer under
  * one helper, the simulator under another. ONE DynamoDB Local and ONE table for the whole
- * scenario (DESIGN §6: it slows down with every stream-enabled table in the JVM); runs use
+ * scenario (docs/architecture.md §6: it slows down with every stream-enabled table in the JVM); runs use
  * distinct ids.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The local AWS stand-ins for the whole fault matrix, started once (DESIGN §6): fauxqs in this
+ * The local AWS stand-ins for the whole fault matrix, started once (docs/architecture.md §6): fauxqs in this
  * process and ONE DynamoDB Local JVM with ONE messages table. A JVM costs ~3 s to start and gets
  * slower with every stream-enabled table it holds, so faults share the table and keep their data
  * apart by job-id prefix; each fault gets its own queue (fauxqs queues are free).

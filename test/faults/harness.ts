@@ -34,7 +34,7 @@ export interface RigOptions {
 }
 
 export interface ServiceStart {
-  /** Environment overrides (DESIGN §3.3 names); a value of '' removes the variable. */
+  /** Environment overrides (docs/architecture.md §3.3 names); a value of '' removes the variable. */
   env?: Record<string, string>;
   owner?: string;
   dynamodb?: DynamoDBClient;

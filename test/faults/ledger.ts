@@ -1,5 +1,5 @@
 /**
- * The ledger invariants of DESIGN §5 / issue 6, checked after a fault run:
+ * The ledger invariants of docs/architecture.md §5 / issue 6, checked after a fault run:
  * 1. every job ends in exactly one final record, or is still in the queue or its DLQ (counted);
  *    anything else is LOST;
  * 2. the SMSC accepted each part at most once, except where a response was lost (each lost

@@ -1,6 +1,6 @@
 /**
  * An in-process stand-in for AWS Secrets Manager's GetSecretValue, because no local Secrets
- * Manager server exists (DESIGN §6). It speaks the real wire protocol — JSON 1.1, a POST with
+ * Manager server exists (docs/architecture.md §6). It speaks the real wire protocol — JSON 1.1, a POST with
  * `X-Amz-Target: secretsmanager.GetSecretValue` — so the service's own SDK client reaches it
  * through `AWS_ENDPOINT_URL_SECRETS_MANAGER`, exactly as it reaches the real service. The test
  * can rotate the secret while the service runs.

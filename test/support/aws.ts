@@ -20,7 +20,7 @@ export interface LocalAwsForTests {
   uniqueName(prefix: string): string;
   /**
    * The messages table of this test file, created on first call (idempotent). One table per file,
-   * not per test: DynamoDB Local slows down with every stream-enabled table (DESIGN §6), so tests
+   * not per test: DynamoDB Local slows down with every stream-enabled table (docs/architecture.md §6), so tests
    * separate their data by unique ids.
    */
   sharedTable(): Promise<string>;

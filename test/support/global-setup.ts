@@ -1,5 +1,5 @@
 /**
- * vitest globalSetup: ONE fauxqs and ONE DynamoDB Local for the whole run (DESIGN §6: DynamoDB Local
+ * vitest globalSetup: ONE fauxqs and ONE DynamoDB Local for the whole run (docs/architecture.md §6: DynamoDB Local
  * slows down with every stream-enabled table in a JVM, and starting a JVM costs ~3 s). It runs in the
  * main process, so the endpoints reach the test workers through `provide` / `inject` (see ./aws.ts).
  * `SKIP_LOCAL_AWS=1` skips them, for unit-only runs.

@@ -107,7 +107,7 @@ export const isDone = (item: StatusItem): boolean => isFinal(item.status);
 export const isSubmitted = (item: StatusItem): boolean => item.statusRank >= STATUS_RANK.SUBMITTED;
 
 /**
- * The ledger invariants of DESIGN §5 for a set of jobs: each has exactly one record in a
+ * The ledger invariants of docs/architecture.md §5 for a set of jobs: each has exactly one record in a
  * final state; the SMSC accepted each part at most once, except where a response was lost
  * (counted as unknown outcomes on the record); every receipt the SMSC saw acknowledged is stored.
  */

@@ -1,6 +1,6 @@
 /**
  * DynamoDB Local (AWS's own engine, with Streams and TTL) as a child JVM, for local runs and tests.
- * DESIGN §6: the jar ships in npm `amplify-dynamodb-simulator` under `emulator/`.
+ * docs/architecture.md §6: the jar ships in npm `amplify-dynamodb-simulator` under `emulator/`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { access, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * Local AWS stand-ins (DESIGN §6): fauxqs for SQS, in this process, and DynamoDB Local for
+ * Local AWS stand-ins (docs/architecture.md §6): fauxqs for SQS, in this process, and DynamoDB Local for
  * DynamoDB, as a child JVM. Clients never name an endpoint in code: they read the standard
  * environment variables that {@link localAwsEnv} returns.
  */

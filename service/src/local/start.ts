@@ -41,7 +41,7 @@ async function stopAll(): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  // The SDK is pinned to versions that support Node 20 (DESIGN §6); its upgrade notice is noise here.
+  // The SDK is pinned to versions that support Node 20 (docs/architecture.md §6); its upgrade notice is noise here.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   say('starting SQS (fauxqs) and DynamoDB Local …');
   const aws = await startLocalAws();

@@ -250,7 +250,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /**
- * An in-process SMSC that behaves like the 8x8 SMPP 3.4 service (DESIGN §4, §6):
+ * An in-process SMSC that behaves like the 8x8 SMPP 3.4 service (docs/architecture.md §4, §6):
  * authentication and a bind cap per system_id, a per-bind 1-second rate limit
  * answered with ESME_RTHROTTLED, 64-bit message ids in hex or decimal, delivery
  * receipts routed round-robin to any receiver bind of the system_id (held while

@@ -1,6 +1,6 @@
 import type { WireEncoding } from '../domain.js';
 
-/** SMPP data_coding values for the encodings we send (DESIGN §4). */
+/** SMPP data_coding values for the encodings we send (docs/architecture.md §4). */
 export const DataCoding = { GSM7: 0, LATIN1: 3, UCS2: 8 } as const;
 export type DataCoding = (typeof DataCoding)[keyof typeof DataCoding];
 

@@ -139,7 +139,7 @@ function encodeBody(text: string, enc: WireEncoding): Buffer {
 const ESM_CLASS_UDHI = 0x40;
 
 /**
- * Encodes and splits a text into submit_sm parts (DESIGN §4). A single part
+ * Encodes and splits a text into submit_sm parts (docs/architecture.md §4). A single part
  * has no UDH; parts of a long message carry a concatenation UDH
  * (esm_class 0x40) or SAR fields, per `concat`.
  *

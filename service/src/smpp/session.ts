@@ -492,7 +492,7 @@ function connect(options: SessionOptions): Promise<Session> {
   return new Promise((resolve, reject) => {
     const socketOptions: Record<string, unknown> = { host: options.host, port: options.port };
     if (options.tls) {
-      // Never `url: 'ssmpp://…'`: smpp 0.5.1 then connects in plaintext (DESIGN §6).
+      // Never `url: 'ssmpp://…'`: smpp 0.5.1 then connects in plaintext (docs/architecture.md §6).
       Object.assign(socketOptions, {
         tls: true,
         minVersion: options.tlsMinVersion,
