@@ -1,10 +1,19 @@
 /**
- * The small DynamoDB marshaller and expression builder the table's adapters share
- * (`@aws-sdk/util-dynamodb` is not a dependency, and the items use few types).
- * status-store.ts still carries its own copy of the same helpers.
+ * Marshalling and expression building shared by the table's adapters (status store, MO store).
+ * Values go through `@aws-sdk/util-dynamodb` with one set of options, fixed here so that every item
+ * reads back as the plain data it was written from: undefined attributes are left out (optional
+ * fields are simply absent), and every number goes both ways as a JS number, as JSON has it — a
+ * producer's metadata may hold numbers past 2^53, which util-dynamodb would otherwise refuse to
+ * write, or read back as a BigInt that JSON.stringify (the stream publisher) cannot serialise.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { convertToAttr, marshall, unmarshall, type marshallOptions, type unmarshallOptions } from '@aws-sdk/util-dynamodb';
 import { StoreError } from '../errors.js';
+
+/** How every value is written. */
+export const MARSHALL_OPTIONS: marshallOptions = { removeUndefinedValues: true, allowImpreciseNumbers: true };
+/** How every item is read: numbers as numbers, never NumberValue or BigInt. */
+export const UNMARSHALL_OPTIONS: unmarshallOptions = { wrapNumbers: Number };
 
 /** Placeholders for names and values, so no attribute name ever hits DynamoDB's reserved words. */
 export class Expr {
@@ -19,12 +28,14 @@ export class Expr {
     return placeholder;
   }
 
+  /** `:vN` for a value. */
   v(value: unknown): string {
     const placeholder = `:v${this.#count++}`;
-    this.#values[placeholder] = toAttr(value);
+    this.#values[placeholder] = unstorable(() => convertToAttr(value, MARSHALL_OPTIONS));
     return placeholder;
   }
 
+  /** The names and values used, as the command's parameters (absent when none, as DynamoDB requires). */
   params(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> } {
     return {
       ...(Object.keys(this.#names).length > 0 ? { ExpressionAttributeNames: this.#names } : {}),
@@ -33,61 +44,26 @@ export class Expr {
   }
 }
 
-/** JSON-like value → AttributeValue. Undefined map entries are left out. */
-export function toAttr(value: unknown): AttributeValue {
-  if (value === null) return { NULL: true };
-  switch (typeof value) {
-    case 'string':
-      return { S: value };
-    case 'number':
-      if (!Number.isFinite(value)) throw new StoreError(`cannot store the number ${value}`, { retryable: false });
-      return { N: String(value) };
-    case 'bigint':
-      return { N: value.toString() };
-    case 'boolean':
-      return { BOOL: value };
-    case 'object':
-      if (Array.isArray(value)) return { L: value.map((v) => (v === undefined ? { NULL: true } : toAttr(v))) };
-      if (value instanceof Uint8Array) return { B: value };
-      return { M: toItem(value as Record<string, unknown>) };
-    default:
-      throw new StoreError(`cannot store a value of type ${typeof value}`, { retryable: false });
-  }
-}
-
-/** An object → an item (top-level attributes). */
+/** An object → an item (its top-level attributes; undefined ones left out). */
 export function toItem(obj: object): Record<string, AttributeValue> {
-  const out: Record<string, AttributeValue> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== undefined) out[k] = toAttr(v);
-  return out;
-}
-
-function fromAttr(a: AttributeValue): unknown {
-  if (a.S !== undefined) return a.S;
-  if (a.N !== undefined) return Number(a.N);
-  if (a.BOOL !== undefined) return a.BOOL;
-  if (a.NULL !== undefined) return null;
-  if (a.L !== undefined) return a.L.map(fromAttr);
-  if (a.M !== undefined) return fromMap(a.M);
-  if (a.B !== undefined) return a.B;
-  if (a.SS !== undefined) return [...a.SS];
-  if (a.NS !== undefined) return a.NS.map(Number);
-  if (a.BS !== undefined) return [...a.BS];
-  return undefined;
-}
-
-function fromMap(m: Record<string, AttributeValue>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(m)) out[k] = fromAttr(v);
-  return out;
+  return unstorable(() => marshall(obj as Record<string, unknown>, MARSHALL_OPTIONS));
 }
 
 /** Unmarshals an item; the shape is the adapter's own (it wrote it), so it is asserted, not parsed. */
 export function fromItem<T>(item: Record<string, AttributeValue> | undefined): T | undefined {
-  return item === undefined ? undefined : (fromMap(item) as T);
+  return item === undefined ? undefined : (unmarshall(item, UNMARSHALL_OPTIONS) as T);
 }
 
 /** The table's key for an id. */
 export function key(id: string): Record<string, AttributeValue> {
   return { id: { S: id } };
+}
+
+/** A value DynamoDB cannot hold (NaN, a function…) is a bug, never worth a retry. */
+function unstorable<T>(convert: () => T): T {
+  try {
+    return convert();
+  } catch (err) {
+    throw new StoreError(`cannot store the value: ${(err as Error).message}`, { retryable: false, cause: err });
+  }
 }

@@ -1,8 +1,10 @@
 /**
  * The DynamoDB Streams event shape Lambda delivers (and the local runner reproduces from DynamoDB
- * Local's stream), with the few fields the handlers read, plus an unmarshaller. Written here
- * because neither @types/aws-lambda nor @aws-sdk/util-dynamodb is a dependency.
+ * Local's stream), with the few fields the handlers read, and the image unmarshaller. The shapes are
+ * written here because @types/aws-lambda is not a dependency; unmarshalling is @aws-sdk/util-dynamodb's.
  */
+import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall as sdkUnmarshall } from '@aws-sdk/util-dynamodb';
 
 /** DynamoDB's JSON encoding of one attribute value. */
 export type AttributeValue =
@@ -47,26 +49,14 @@ export interface StreamBatchResponse {
 
 export type Item = Record<string, unknown>;
 
-/** Converts one attribute value to plain JS: N → number, sets → arrays, B → as given. */
-export function fromAttributeValue(v: AttributeValue): unknown {
-  if ('S' in v) return v.S;
-  if ('N' in v) return Number(v.N);
-  if ('BOOL' in v) return v.BOOL;
-  if ('NULL' in v) return null;
-  if ('M' in v) return unmarshall(v.M);
-  if ('L' in v) return v.L.map(fromAttributeValue);
-  if ('SS' in v) return [...v.SS];
-  if ('NS' in v) return v.NS.map(Number);
-  if ('B' in v) return v.B;
-  if ('BS' in v) return [...v.BS];
-  throw new TypeError(`unsupported attribute value: ${JSON.stringify(v)}`);
-}
-
+/**
+ * An image as plain JS: N → number, always (a producer's metadata may hold numbers past 2^53, which
+ * util-dynamodb would read as a BigInt that JSON.stringify cannot serialise), B → as given (base64
+ * from Lambda), sets → Set (we store none). Lambda's JSON differs from the SDK's AttributeValue only
+ * in how B is carried, which unmarshall passes through untouched.
+ */
 export function unmarshall(image: Record<string, AttributeValue> | undefined): Item | undefined {
-  if (image === undefined) return undefined;
-  const out: Item = {};
-  for (const [k, v] of Object.entries(image)) out[k] = fromAttributeValue(v);
-  return out;
+  return image === undefined ? undefined : sdkUnmarshall(image as Record<string, SdkAttributeValue>, { wrapNumbers: Number });
 }
 
 /** The record's change time as ISO-8601, whichever form the stream gave it in. */

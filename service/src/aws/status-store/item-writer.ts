@@ -1,0 +1,179 @@
+/**
+ * Writes of MESSAGE items, one at a time per item: a versioned read-modify-write (every write is
+ * conditional on the `version` it read, and retried on a conflict), a per-item queue so this task's
+ * writes to one item never race each other, and a cache of the items it wrote last, so the usual
+ * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2).
+ */
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { StoreError } from '../../errors.js';
+import type { StatusItem } from '../../core/message-state.js';
+import { Expr, fromItem, key, toItem } from '../item-codec.js';
+import { ItemKind } from './item-model.js';
+
+/** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
+const MAX_CONFLICT_RETRIES = 10;
+/** Items remembered for the first try of a read-modify-write (about a minute of traffic at 100 jobs/s). */
+const RECENT_ITEMS = 5000;
+
+/** The subset of a pino logger the store uses. */
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** What every part of the store talks to. */
+export interface TableAccess {
+  client: Pick<DynamoDBClient, 'send'>;
+  table: string;
+  logger: StoreLogger | undefined;
+}
+
+/** MESSAGE items read and written with optimistic concurrency (see the module comment). */
+export class ItemWriter {
+  readonly #client: Pick<DynamoDBClient, 'send'>;
+  readonly #table: string;
+  readonly #logger: StoreLogger | undefined;
+  /**
+   * The last version of items this store wrote or claimed. A read-modify-write first tries
+   * that version (its condition `version = v` makes a stale copy harmless: it just fails and
+   * reads again), which saves the GetItem in the usual claim → accepted → receipt sequence.
+   */
+  readonly #recent = new Map<string, StatusItem>();
+  /** Tail of the writes queued per MESSAGE id: this task's writes to one item go one at a time, never racing each other. */
+  readonly #writing = new Map<string, Promise<unknown>>();
+
+  constructor(access: TableAccess) {
+    this.#client = access.client;
+    this.#table = access.table;
+    this.#logger = access.logger;
+  }
+
+  /** The MESSAGE item with this id (consistent read), or undefined (also for ids of other kinds). */
+  async get(id: string): Promise<StatusItem | undefined> {
+    const item = await this.getRaw(id);
+    return item?.kind === ItemKind.MESSAGE ? (item as unknown as StatusItem) : undefined;
+  }
+
+  /** Any item, as stored (consistent read). */
+  async getRaw(id: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const out = await this.#client.send(new GetItemCommand({ TableName: this.#table, Key: key(id), ConsistentRead: true }));
+      return fromItem<Record<string, unknown>>(out.Item);
+    } catch (err) {
+      throw new StoreError(`get of ${id} failed`, { cause: err });
+    }
+  }
+
+  /** The item as this task last wrote or read it, if it still remembers it. */
+  cached(id: string): StatusItem | undefined {
+    return this.#recent.get(id);
+  }
+
+  /** Remembers the item as this task just wrote or read it (the first try of its next write). */
+  remember(item: StatusItem | undefined): void {
+    if (item !== undefined) setBounded(this.#recent, item.id, item, RECENT_ITEMS);
+  }
+
+  /** Drops the remembered copy: another writer changed the item. */
+  forget(id: string): void {
+    this.#recent.delete(id);
+  }
+
+  /** Runs `write` after every write to `id` this task queued before it. */
+  serially<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const run = (this.#writing.get(id) ?? Promise.resolve()).then(write);
+    const tail = run.catch(() => undefined);
+    this.#writing.set(id, tail);
+    void tail.then(() => {
+      if (this.#writing.get(id) === tail) this.#writing.delete(id);
+    });
+    return run;
+  }
+
+  /**
+   * Read-modify-write of a MESSAGE item, guarded by `version`; retried on conflict. `change` gets a
+   * copy of the item (undefined when absent) and returns the item to write, or undefined for no write.
+   * Returns what is stored afterwards (undefined when absent and nothing was written).
+   */
+  mutate(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
+    return this.serially(id, () => this.#readModifyWrite(id, change));
+  }
+
+  async #readModifyWrite(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      const cached = attempt === 0 ? this.#recent.get(id) : undefined;
+      const current = cached ?? (await this.get(id));
+      const version = current?.version;
+      const next = change(current === undefined ? undefined : structuredClone(current));
+      if (next === undefined) return current;
+      next.version = (version ?? 0) + 1;
+      const x = new Expr();
+      const condition =
+        current === undefined
+          ? `attribute_not_exists(${x.n('id')})`
+          : version === undefined
+            ? `attribute_not_exists(${x.n('version')})`
+            : `${x.n('version')} = ${x.v(version)}`;
+      try {
+        await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: toItem(next), ConditionExpression: condition, ...x.params() }));
+        this.remember(next);
+        return next;
+      } catch (err) {
+        this.#recent.delete(id);
+        if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`update of ${id} failed`, { cause: err });
+        this.#logger?.debug({ messageId: id, attempt }, 'version conflict; retrying');
+      }
+    }
+    throw new StoreError(`update of ${id} lost ${MAX_CONFLICT_RETRIES} version races in a row`);
+  }
+
+  /**
+   * `next` (the item's new state, `version` one past `current`'s) put together with `others` in one
+   * TransactWriteItems, conditional on the version `current` has. False when a condition failed
+   * (the caller takes its longer path); call it inside `serially(next.id, …)`.
+   */
+  async putWith(current: StatusItem, next: StatusItem, others: TransactWriteItem[], what: string): Promise<boolean> {
+    const x = new Expr();
+    const items = [...others, { Put: { TableName: this.#table, Item: toItem(next), ConditionExpression: `${x.n('version')} = ${x.v(current.version)}`, ...x.params() } }];
+    try {
+      await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw new StoreError(`${what} of ${next.id} failed`, { cause: err });
+      if (err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') this.#recent.delete(next.id);
+      this.#logger?.debug({ messageId: next.id, reasons: err.CancellationReasons?.map((r) => r.Code) }, `${what} in one write refused; going step by step`);
+      return false;
+    }
+    this.remember(next);
+    return true;
+  }
+
+  /** PutItem unless the id exists; false when it does. */
+  async putNew(item: { id: string }): Promise<boolean> {
+    const x = new Expr();
+    try {
+      await this.#client.send(
+        new PutItemCommand({ TableName: this.#table, Item: toItem(item), ConditionExpression: `attribute_not_exists(${x.n('id')})`, ...x.params() }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw new StoreError(`put of ${item.id} failed`, { cause: err });
+    }
+  }
+}
+
+/** Sets `key` as the newest entry of an insertion-ordered map, dropping the oldest beyond `max` (0: keeps nothing). */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (max <= 0) return;
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}

@@ -1,0 +1,322 @@
+/**
+ * Where a receipt goes (docs/architecture.md §5 rule 6). A receipt for a part this task recorded
+ * (most of them) is applied to its message in one write, found through an in-memory route; any
+ * other is appended to its correlation items in one atomic update that also returns them, so either
+ * the receipt sees the part's correlation or the record of the part sees the receipt: a racing pair
+ * never loses it. Of several parts whose keys a receipt shares, the exact match wins
+ * (`core/receipt-keys.ts`); a receipt whose two ids disagree goes by the one a submit is known under.
+ */
+import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { within } from '../../clock.js';
+import { isFinal, STATUS_RANK, type MessageStatus, type Receipt } from '../../domain.js';
+import { StoreError } from '../../errors.js';
+import { expiresAt, withReceipt, type AcceptedPart, type ParkedReceipt } from '../../core/message-state.js';
+import { bestMatch } from '../../core/receipt-keys.js';
+import { Expr, fromItem, key } from '../item-codec.js';
+import { CORRELATION_PREFIX, ItemKind } from './item-model.js';
+import { setBounded, type ItemWriter, type StoreLogger, type TableAccess } from './item-writer.js';
+
+/** What became of a receipt. */
+export type ReceiptOutcome =
+  | { outcome: 'applied'; messageId: string; status: MessageStatus }
+  /** No correlation yet: stored, and applied when the submit response is recorded. */
+  | { outcome: 'parked' }
+  /** Matched, but changed nothing (duplicate, stale, or the message item is gone). */
+  | { outcome: 'ignored'; messageId: string };
+
+/** Where a receipt with one of `keys` goes, once `recorded` resolves true. */
+export interface Route {
+  messageId: string;
+  part: number;
+  /** The part's correlation keys, exact key first. */
+  keys: readonly string[];
+  recorded: Promise<boolean>;
+  /** Set once `recorded` has resolved. */
+  settled: boolean;
+  settle(recorded: boolean): void;
+}
+
+/** A correlation key of an accepted part, with the receipts this task parked under it (as they read back). */
+export interface KeyToPoint {
+  k: string;
+  part: number;
+  parked: Receipt[] | undefined;
+}
+
+/** What the router needs: the table, the message writer, and its limits. */
+export interface ReceiptRouterOptions extends TableAccess {
+  writer: ItemWriter;
+  clock: () => number;
+  ttlSeconds: number;
+  /** Routes (and lists of parked receipts) kept in memory; 0 keeps none. */
+  maxRoutes: number;
+  /** How long a receipt waits for the record of its part before taking the correlation-item path. */
+  receiptWaitMs: number;
+}
+
+/** Routes receipts to message parts and parks those that come before their part (see the module comment). */
+export class ReceiptRouter {
+  readonly #client: Pick<DynamoDBClient, 'send'>;
+  readonly #table: string;
+  readonly #logger: StoreLogger | undefined;
+  readonly #writer: ItemWriter;
+  readonly #clock: () => number;
+  readonly #ttlSeconds: number;
+  readonly #maxRoutes: number;
+  readonly #receiptWaitMs: number;
+  /**
+   * Correlation key → the part it was accepted for, with the promise of that record landing. The
+   * durable correlation item is still written (receipts may arrive on any task's receiver); this
+   * only spares a receipt arriving here the extra write and the race with its own recordAccepted.
+   */
+  readonly #routes = new Map<string, Route>();
+  /** Receipts this task parked under correlation keys no message had yet: the whole list, as it read back. */
+  readonly #parked = new Map<string, Receipt[]>();
+  /** Parks in flight from this task, by key: a recordAccepted for the key waits for them to land first. */
+  readonly #parking = new Map<string, Promise<unknown>>();
+
+  constructor(options: ReceiptRouterOptions) {
+    this.#client = options.client;
+    this.#table = options.table;
+    this.#logger = options.logger;
+    this.#writer = options.writer;
+    this.#clock = options.clock;
+    this.#ttlSeconds = options.ttlSeconds;
+    this.#maxRoutes = options.maxRoutes;
+    this.#receiptWaitMs = options.receiptWaitMs;
+  }
+
+  /** The pending route of the part's keys, created unless an announced one is waiting. */
+  expect(id: string, part: AcceptedPart): Route {
+    const existing = this.#routes.get(part.keys[0] ?? '');
+    if (existing !== undefined && existing.messageId === id && existing.part === part.part && !existing.settled) return existing;
+    let settle: (recorded: boolean) => void = () => undefined;
+    const route: Route = {
+      messageId: id,
+      part: part.part,
+      keys: part.keys,
+      recorded: new Promise<boolean>((r) => (settle = r)),
+      settled: false,
+      settle: (recorded) => {
+        route.settled = true;
+        settle(recorded);
+        // A failed record leaves receipts to the correlation items.
+        if (!recorded) for (const k of part.keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
+      },
+    };
+    part.keys.forEach((k, i) => {
+      // A reading never displaces another message's route: that message may own the key exactly.
+      const held = this.#routes.get(k);
+      if (i === 0 || held === undefined || held.messageId === id || (held.settled && !this.#routes.has(held.keys[0] ?? ''))) {
+        setBounded(this.#routes, k, route, this.#maxRoutes);
+      }
+    });
+    return route;
+  }
+
+  /** Stores a receipt and applies it to the part it correlates with (see `StatusStore.recordReceipt`). */
+  async recordReceipt(r: Receipt, keys: string[], alternativeKeys?: string[]): Promise<ReceiptOutcome> {
+    if (alternativeKeys !== undefined && alternativeKeys.length > 0 && !keys.some((k) => alternativeKeys.includes(k))) {
+      keys = await this.#whichIdIsKnown(keys, alternativeKeys);
+    }
+    const now = this.#clock();
+    const route = this.#findRoute(keys);
+    if (route !== undefined && (await (route.settled ? route.recorded : within(route.recorded, this.#receiptWaitMs, false)))) {
+      const outcome = await this.#apply(route.messageId, route.part, r, now);
+      // A final receipt ends the part; later copies of it find the correlation item instead.
+      if (isFinal(r.status)) for (const k of keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
+      return outcome;
+    }
+    const parking = Promise.all(keys.map((k) => this.#park(k, r, now)));
+    for (const k of keys) this.#parking.set(k, parking);
+    const found = await parking.finally(() => {
+      for (const k of keys) if (this.#parking.get(k) === parking) this.#parking.delete(k);
+    });
+    const match = found.find((c) => c !== undefined);
+    if (match === undefined) return { outcome: 'parked' };
+    return this.#apply(match.messageId, match.part, r, now);
+  }
+
+  /**
+   * The keys of accepted parts with the receipts this task parked under them, once the parks in
+   * flight for those keys have landed (a receipt that overtook the response is taken along).
+   */
+  async keysToPoint(parts: readonly AcceptedPart[]): Promise<KeyToPoint[]> {
+    await Promise.all(parts.flatMap((p) => p.keys.map((k) => this.#parking.get(k)?.catch(() => undefined))));
+    return parts.flatMap((p) => p.keys.map((k) => ({ k, part: p.part, parked: this.#parked.get(k) })));
+  }
+
+  /**
+   * The transaction item that points a correlation at (messageId, part), on condition that it holds
+   * only the receipts we know of (none, or those this task parked) and no other message: one more,
+   * or a key that belonged to another message, needs the step-by-step path.
+   */
+  pointInTransaction(messageId: string, { k, part, parked }: KeyToPoint, now: number): TransactWriteItem {
+    const x = new Expr();
+    const noOthers = parked === undefined ? `attribute_not_exists(${x.n('receipts')})` : `size(${x.n('receipts')}) = ${x.v(parked.length)}`;
+    return {
+      Update: {
+        TableName: this.#table,
+        Key: key(CORRELATION_PREFIX + k),
+        UpdateExpression: this.#pointCorrelation(x, messageId, part, now),
+        ConditionExpression: `${noOthers} AND (attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(messageId)})`,
+        ...x.params(),
+      },
+    };
+  }
+
+  /** The parked lists of these keys went into a recorded message. */
+  forgetParked(keys: readonly string[]): void {
+    for (const k of keys) this.#parked.delete(k);
+  }
+
+  /**
+   * Points every key of the parts at (messageId, part), one update each; returns the receipts that
+   * were parked under them. A key another message held is taken over (SMSC ids wrap around), but
+   * its receipts stay that message's.
+   */
+  async pointStepByStep(messageId: string, parts: readonly AcceptedPart[], now: number): Promise<ParkedReceipt[]> {
+    const parked: ParkedReceipt[] = [];
+    for (const p of parts) {
+      this.forgetParked(p.keys);
+      const olds = await Promise.all(p.keys.map((k, i) => this.#correlate(k, messageId, p.part, now, i > 0)));
+      for (const old of olds) {
+        if (old === undefined) continue;
+        if (old.messageId !== undefined && old.messageId !== messageId) {
+          this.#logger?.warn({ messageId, previous: old.messageId, part: p.part }, 'SMSC message id reused; correlation moved');
+          continue;
+        }
+        for (const receipt of old.receipts) parked.push({ part: p.part, receipt });
+      }
+    }
+    return parked;
+  }
+
+  /** The route of `keys`: the one recorded under the same exact key first, then a reading's. */
+  #findRoute(keys: string[]): Route | undefined {
+    const candidates = keys.map((k) => this.#routes.get(k)).filter((x): x is Route => x !== undefined);
+    return bestMatch(keys, candidates, (route) => route.keys)?.value;
+  }
+
+  /**
+   * A receipt whose two ids disagree (TLV and text; a codec can corrupt one): the keys of the one
+   * a submit of ours is recorded under, the first one's when both or neither are — then both
+   * are parked, so whichever submit is recorded later finds it.
+   */
+  async #whichIdIsKnown(keys: string[], alternativeKeys: string[]): Promise<string[]> {
+    const known = async (ks: string[]): Promise<boolean> => {
+      if (this.#findRoute(ks) !== undefined) return true;
+      const item = await this.#writer.getRaw(CORRELATION_PREFIX + (ks[0] ?? ''));
+      return typeof item?.['messageId'] === 'string';
+    };
+    if (await known(keys)) return keys;
+    if (await known(alternativeKeys)) return alternativeKeys;
+    return [...keys, ...alternativeKeys.filter((k) => !keys.includes(k))];
+  }
+
+  async #apply(messageId: string, part: number, r: Receipt, now: number): Promise<ReceiptOutcome> {
+    let changed = false;
+    const result = await this.#writer.mutate(messageId, (item) => {
+      if (item === undefined) return undefined;
+      const next = withReceipt(item, part, r, { now, ttlSeconds: this.#ttlSeconds });
+      changed = next !== undefined;
+      return next;
+    });
+    if (result === undefined) {
+      this.#logger?.warn({ messageId, smscMessageId: r.smscMessageId }, 'receipt for a message item that no longer exists');
+      return { outcome: 'ignored', messageId };
+    }
+    return changed ? { outcome: 'applied', messageId, status: result.status } : { outcome: 'ignored', messageId };
+  }
+
+  /** The update that points a correlation item at (messageId, part). */
+  #pointCorrelation(x: Expr, messageId: string, part: number, now: number): string {
+    return (
+      `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(messageId)}, ` +
+      `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`
+    );
+  }
+
+  /**
+   * Points correlation key `k` at (messageId, part); returns the item as it was before. A `reading`
+   * (not the part's exact key) is left alone when another message holds it, and then returns undefined.
+   */
+  async #correlate(k: string, messageId: string, part: number, now: number, reading: boolean): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
+    const x = new Expr();
+    const update = this.#pointCorrelation(x, messageId, part, now);
+    const condition = reading ? { ConditionExpression: `attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(messageId)}` } : {};
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(CORRELATION_PREFIX + k),
+          UpdateExpression: update,
+          ...condition,
+          ...x.params(),
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const old = fromItem<{ messageId?: string; receipts?: unknown[] }>(out.Attributes);
+      if (old === undefined) return undefined;
+      return { ...(old.messageId === undefined ? {} : { messageId: old.messageId }), receipts: this.#receipts(old.receipts) };
+    } catch (err) {
+      if (reading && err instanceof ConditionalCheckFailedException) {
+        this.#logger?.debug({ messageId, key: k }, 'a reading of this SMSC id belongs to another message; left to it');
+        return undefined;
+      }
+      throw new StoreError(`correlation of ${k} failed`, { cause: err });
+    }
+  }
+
+  /**
+   * Appends the receipt to correlation key `k`; returns the correlation when it names a message.
+   * When it does not, the receipts now parked there are remembered, so that this task's
+   * recordAccepted can take them in its single write.
+   */
+  async #park(k: string, r: Receipt, now: number): Promise<{ messageId: string; part: number } | undefined> {
+    const x = new Expr();
+    try {
+      const out = await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(CORRELATION_PREFIX + k),
+          UpdateExpression:
+            `SET ${x.n('receipts')} = list_append(if_not_exists(${x.n('receipts')}, ${x.v([])}), ${x.v([r])}), ` +
+            `${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`,
+          ...x.params(),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = fromItem<{ messageId?: string; part?: number; receipts?: unknown[] }>(out.Attributes);
+      if (item?.messageId === undefined) {
+        const stored = item?.receipts ?? [];
+        const receipts = this.#receipts(stored);
+        // Only a list we can read whole is worth carrying; otherwise recordAccepted goes step by step.
+        if (receipts.length === stored.length) setBounded(this.#parked, k, receipts, this.#maxRoutes);
+        return undefined;
+      }
+      return { messageId: item.messageId, part: item.part ?? 1 };
+    } catch (err) {
+      throw new StoreError(`parking a receipt under ${k} failed`, { cause: err });
+    }
+  }
+
+  #receipts(list: unknown[] | undefined): Receipt[] {
+    const out: Receipt[] = [];
+    for (const r of list ?? []) {
+      if (isReceipt(r)) out.push(r);
+      else this.#logger?.warn({ receipt: r }, 'skipping a malformed parked receipt');
+    }
+    return out;
+  }
+
+  #expiresAt(now: number): number {
+    return expiresAt({ now, ttlSeconds: this.#ttlSeconds });
+  }
+}
+
+function isReceipt(v: unknown): v is Receipt {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.smscMessageId === 'string' && typeof r.receivedAt === 'string' && typeof r.status === 'string' && r.status in STATUS_RANK;
+}
