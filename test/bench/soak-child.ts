@@ -45,7 +45,7 @@ const TICK_MS = 10;
 
 async function soak(r: SoakRequest): Promise<SoakReport> {
   const client = startClient(r.port, { txBinds: 1, rxBinds: 1, mpsPerBind: r.mpsPerBind, windowSize: r.windowSize, responseTimeoutMs: 5000 });
-  const outcomes: SoakReport['outcomes'] = { accepted: 0, retryable: 0, permanent: 0, unknown: 0 };
+  const outcomes: SoakReport['outcomes'] = { accepted: 0, 'handed-back': 0, retryable: 0, permanent: 0, unknown: 0 };
   const reasons: Record<string, number> = {};
   const samples: SoakSample[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -83,7 +83,7 @@ async function soak(r: SoakRequest): Promise<SoakReport> {
         const p: Promise<void> = client.submit(part).then((result) => {
           outcomes[result.kind] += 1;
           if (result.kind !== 'accepted') {
-            const why = `${result.kind}: ${result.kind === 'permanent' ? result.name : result.reason}`;
+            const why = `${result.kind}: ${result.kind === 'permanent' || result.kind === 'retryable' ? result.name : result.reason}`;
             reasons[why] = (reasons[why] ?? 0) + 1;
           }
           inFlight.delete(p);

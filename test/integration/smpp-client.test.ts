@@ -462,7 +462,7 @@ describe('SmppClient and ESME_RMSGQFUL for one destination', () => {
     // margin is for a loaded machine, whose late timers cost rate too. Before, the held part was sent
     // again at once 20 times, each answer slowing the whole bind: 24/s here.
     expect(rate).toBeGreaterThanOrEqual(0.8 * mps);
-    expect(result).toEqual({ kind: 'retryable', reason: 'ESME_RMSGQFUL', status: 0x14 });
+    expect(result).toEqual({ kind: 'retryable', name: 'ESME_RMSGQFUL', status: 0x14 });
     expect(queueFulls).toBe(5);
   });
 });

@@ -4,6 +4,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { JobQueue, QueueMessage } from '../core/ports.js';
 import { QueueError } from '../errors.js';
 
 /**
@@ -20,16 +21,7 @@ export function createSqsClient(region?: string): SQSClient {
   });
 }
 
-/** One received SQS message, in plain terms. */
-export interface QueueMessage {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  /** ApproximateReceiveCount: 1 on the first delivery. */
-  receiveCount: number;
-  /** When the producer sent it (epoch ms). */
-  sentAt: number;
-}
+export type { QueueMessage } from '../core/ports.js';
 
 /** SQS limits: 10 messages per receive or batch, 20 s long poll, 12 h visibility. */
 export const SQS_MAX_BATCH = 10;
@@ -41,7 +33,7 @@ export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
  * changes that report which entries failed (SQS batch calls succeed as a
  * whole even when entries fail — bbc/sqs-consumer reads `Failed`, so do we).
  */
-export class OutboundQueue {
+export class OutboundQueue implements JobQueue {
   constructor(
     private readonly sqs: Pick<SQSClient, 'send'>,
     readonly queueUrl: string,

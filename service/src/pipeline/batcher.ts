@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../clock.js';
+
 /**
  * Gathers single items into batch calls: a batch leaves when it holds `max` items or
  * `lingerMs` after its first item, whichever comes first. SQS bills per request and a
@@ -6,13 +8,14 @@
  */
 export class Batcher<T> {
   private pending: Array<{ item: T; resolve: (ok: boolean) => void }> = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
 
   constructor(
     /** Sends one batch; returns the items that failed. */
     private readonly send: (items: T[]) => Promise<T[]>,
     private readonly max = 10,
     private readonly lingerMs = 20,
+    private readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'> = systemClock,
   ) {}
 
   /** Resolves true once the item's batch succeeded for it, false if it failed. */
@@ -20,16 +23,16 @@ export class Batcher<T> {
     return new Promise((resolve) => {
       this.pending.push({ item, resolve });
       if (this.pending.length >= this.max) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+      else this.timer ??= this.clock.setTimeout(() => this.flush(), this.lingerMs);
     });
   }
 
   /** Sends whatever is waiting now. */
   flush(): void {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending.splice(0, this.max);
-    if (this.pending.length > 0) this.timer = setTimeout(() => this.flush(), 0);
+    if (this.pending.length > 0) this.timer = this.clock.setTimeout(() => this.flush(), 0);
     if (batch.length === 0) return;
     this.send(batch.map((b) => b.item)).then(
       (failed) => {

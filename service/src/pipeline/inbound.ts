@@ -1,12 +1,12 @@
 import type { MoExpireResult, MoPartInput, MoPartResult } from '../aws/mo-store.js';
-import type { MoItem } from '../aws/status-store.js';
+import type { MoItem } from '../aws/status-store/index.js';
 import type { Clock } from '../clock.js';
 import type { MessageStatus, Receipt } from '../domain.js';
 import type { Logger } from '../logger.js';
 import { MetricName, type Metrics } from '../metrics.js';
 import { maskAddress } from '../smpp/address.js';
 import { readMoPart } from '../smpp/inbound-mo.js';
-import { smscIdKeys } from '../smpp/message-id.js';
+import { smscIdKeys } from '../core/receipt-keys.js';
 import { isReceipt, parseReceipt, type DeliverFields } from '../smpp/receipt.js';
 
 /** The status store as the inbound path uses it (StatusStore implements it). */

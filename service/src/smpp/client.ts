@@ -4,21 +4,18 @@ import type { Logger } from '../logger.js';
 import { MetricName, noMetrics, type Metrics } from '../metrics.js';
 import { maskAddress } from './address.js';
 import { Bind, type BackoffPolicy, type CredentialsProvider } from './bind.js';
+import type { BindSlots } from './bind-slots.js';
 import { classifySubmitStatus, statusDescription, statusName, Status } from './command-status.js';
 import type { DeliverFields } from './receipt.js';
 import { NotSentError, RequestFailedError, type BindType, type LinkOptions, type SmppSession } from './session.js';
 import { submitSmFields, type OutboundPart } from './submit.js';
 import { Pacer } from './throttle.js';
+import type { SubmitResult } from '../core/ports.js';
 
-/** The outcome of one submit_sm, as the pipeline sees it. */
-export type SubmitResult =
-  | { kind: 'accepted'; smscMessageId: string; latencyMs: number }
-  /** Not sent, or refused for a reason that may pass (shutdown, throttled too often, system error). */
-  | { kind: 'retryable'; reason: string; status?: number }
-  /** The SMSC judged the message itself: sending it again fails again. */
-  | { kind: 'permanent'; status: number; name: string; description: string }
-  /** Sent but no answer (timeout or link lost): it may have been accepted. */
-  | { kind: 'unknown'; reason: string };
+export type { SubmitResult } from '../core/ports.js';
+
+/** Bind names in logs and slot leases: unique per process (a transmitter and a transceiver must not share one). */
+const BIND_PREFIX: Readonly<Record<BindType, string>> = { transmitter: 'tx', receiver: 'rx', transceiver: 'trx' };
 
 export interface SmppClientOptions extends LinkOptions {
   txBinds: number;
@@ -41,6 +38,8 @@ export interface SmppClientOptions extends LinkOptions {
   destinationHoldMs?: number;
   backoff?: BackoffPolicy;
   credentials: CredentialsProvider;
+  /** The account's bind budget, handed to every bind: each holds a slot before it connects (see Bind). */
+  slots?: BindSlots;
   /** Receipts and MO messages; the SMSC gets its answer only after this resolves. */
   onDeliver: (fields: DeliverFields) => Promise<void>;
   logger: Logger;
@@ -105,7 +104,7 @@ export class SmppClient extends EventEmitter {
     const make = (type: BindType, count: number) => {
       for (let i = 0; i < count; i++) {
         const onDeliver = type === 'transmitter' ? undefined : options.onDeliver;
-        const bind = new Bind(`${type.slice(0, 2)}${i + 1}`, type, { ...options, ...(onDeliver && { onDeliver }) }, options.logger);
+        const bind = new Bind(`${BIND_PREFIX[type]}${i + 1}`, type, { ...options, ...(onDeliver && { onDeliver }) }, options.logger);
         bind.on('bound', () => this.emitReadiness());
         bind.on('unbound', () => this.emitReadiness());
         this.binds.push(bind);
@@ -175,8 +174,8 @@ export class SmppClient extends EventEmitter {
    */
   submit(part: OutboundPart, signal?: AbortSignal): Promise<SubmitResult> {
     return new Promise((resolve) => {
-      if (!this.running) return resolve({ kind: 'retryable', reason: 'client stopped' });
-      if (signal?.aborted) return resolve({ kind: 'retryable', reason: 'aborted' });
+      if (!this.running) return resolve({ kind: 'handed-back', reason: 'client stopped' });
+      if (signal?.aborted) return resolve({ kind: 'handed-back', reason: 'aborted' });
       const item: QueuedSubmit = {
         fields: submitSmFields(part),
         destination: part.destination.addr,
@@ -194,7 +193,7 @@ export class SmppClient extends EventEmitter {
             const i = list.indexOf(item);
             if (i < 0) continue;
             list.splice(i, 1);
-            resolve({ kind: 'retryable', reason: 'aborted' });
+            resolve({ kind: 'handed-back', reason: 'aborted' });
           }
         };
         signal.addEventListener('abort', item.onAbort, { once: true });
@@ -210,7 +209,7 @@ export class SmppClient extends EventEmitter {
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const item of [...this.deferred.splice(0), ...this.queue.splice(0)]) this.finish(item, { kind: 'retryable', reason: 'shutting down' });
+    for (const item of [...this.deferred.splice(0), ...this.queue.splice(0)]) this.finish(item, { kind: 'handed-back', reason: 'shutting down' });
     this.wakePumps();
     const deadline = this.options.clock.now() + graceMs;
     if (this.inFlight > 0) {
@@ -344,7 +343,7 @@ export class SmppClient extends EventEmitter {
             pacer.throttled(sentAt);
             item.throttles += 1;
             if (item.throttles > (this.options.maxThrottleRetries ?? 20) || !this.running) {
-              return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
+              return this.finish(item, { kind: 'retryable', name: statusName(status), status });
             }
             // Throttling is the SMSC asking us to wait, not a verdict on the message: send it again first.
             return this.enqueue(item, true);
@@ -352,7 +351,7 @@ export class SmppClient extends EventEmitter {
             this.metrics.increment(MetricName.SubmitThrottled);
             item.queueFulls += 1;
             if (item.queueFulls >= (this.options.queueFullHandBackAfter ?? 5) || !this.running) {
-              return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
+              return this.finish(item, { kind: 'retryable', name: statusName(status), status });
             }
             const holdMs = this.holdDestination(item.destination);
             this.options.logger.debug({ to: maskAddress(item.destination), holdMs, queueFulls: item.queueFulls }, 'ESME_RMSGQFUL: destination held back');
@@ -364,11 +363,11 @@ export class SmppClient extends EventEmitter {
             // those in flight are answered, and the bind reconnects): send the part again first.
             item.rebinds += 1;
             if (item.rebinds > MAX_REBINDS_PER_PART || !this.running) {
-              return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
+              return this.finish(item, { kind: 'retryable', name: statusName(status), status });
             }
             return this.enqueue(item, true);
           case 'retry':
-            return this.finish(item, { kind: 'retryable', reason: statusName(status), status });
+            return this.finish(item, { kind: 'retryable', name: statusName(status), status });
           case 'fail':
             return this.finish(item, { kind: 'permanent', status, name: statusName(status), description: statusDescription(status) });
         }
@@ -380,7 +379,7 @@ export class SmppClient extends EventEmitter {
           this.metrics.increment(MetricName.SubmitUnknownOutcome);
           return this.finish(item, { kind: 'unknown', reason: err.message });
         }
-        return this.finish(item, { kind: 'retryable', reason: (err as Error).message });
+        return this.finish(item, { kind: 'retryable', name: (err as Error).message });
       },
     );
   }
