@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MessageStatus } from '../service/src/domain.js';
 import { ConfigError } from '../service/src/errors.js';
 
 /**
@@ -37,6 +38,33 @@ export const STOP_TIMEOUT_MARGIN_SECONDS = 10;
 
 const int = (min: number, max: number) => z.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
 
+/** The detail types the stream publisher puts on the bus (service/src/lambdas/stream-publisher.ts). */
+export const EVENT_DETAIL_TYPES = ['SmsStatusChanged', 'SmsReceived'] as const;
+
+/**
+ * A user's own Lambda on the stack's bus: the stack creates its rule (source `smpp-connector`, the
+ * listed detail types, and statuses if given), the retry policy, a dead-letter queue, and the
+ * permission for EventBridge to invoke it.
+ */
+const consumerSchema = z
+  .object({
+    /** Names the rule, its dead-letter queue and its alarm; unique per stack. */
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,47}$/, 'must be 1–48 letters, digits or hyphens, starting with a letter'),
+    /** The function (or its alias/version), in the stack's account and region: EventBridge invokes no other. */
+    lambdaArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/, 'must be a Lambda function ARN'),
+    /** @default ['SmsStatusChanged', 'SmsReceived'] */
+    detailTypes: z.array(z.enum(EVENT_DETAIL_TYPES)).min(1, 'must list at least one detail type').default([...EVENT_DETAIL_TYPES]),
+    /** Only SmsStatusChanged events with one of these statuses. @default - every status */
+    statuses: z.array(z.enum(MessageStatus)).min(1, 'must list at least one status, or be left out').optional(),
+    /** Retries of a failed invocation before the event goes to the consumer's DLQ (0–185). @default 185 (EventBridge's maximum) */
+    retryAttempts: int(0, 185).default(185),
+    /** How long EventBridge keeps retrying one event, in seconds (60 s – 24 h). @default 86400 */
+    maxEventAgeSeconds: int(60, 86_400).default(86_400),
+  })
+  .strict();
+
 const stackSchema = z
   .object({
     /** CloudFormation stack name, also the `Service` dimension of the service's metrics. */
@@ -68,7 +96,10 @@ const stackSchema = z
     maxAzs: int(2, 6).default(2),
     /** NAT gateways, one Elastic IP each: the egress IPs 8x8 whitelists. @default 2 */
     natGateways: int(1, 6).default(2),
-    /** Existing Elastic IP allocations for the NAT gateways; empty = the stack creates (and retains) them. @default [] */
+    /**
+     * Existing Elastic IP allocations for the NAT gateways. Empty: the IP stack ({@link ipStackName})
+     * creates them. @default []
+     */
     eipAllocationIds: z.array(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'must be an EIP allocation id (eipalloc-…)')).default([]),
     /** @default '10.0.0.0/16' */
     vpcCidr: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|20)$/, 'must be an IPv4 CIDR between /16 and /20').default('10.0.0.0/16'),
@@ -100,6 +131,21 @@ const stackSchema = z
     maxHealthyPercent: int(100, 200).optional(),
     /** Alarm when the oldest queued job is older than this. @default 300 */
     oldestMessageAlarmSeconds: int(60, 1_209_600).default(300),
+    /**
+     * The termination-protected stack that holds the egress EIPs (when none are imported).
+     * @default the stack name with `Ips` before its last `-part`: SmppConnector-ap → SmppConnectorIps-ap
+     */
+    ipStackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a CloudFormation stack name (letters, digits, hyphens)').optional(),
+    /**
+     * The 8x8 system_id this stack binds with (not a secret; the password stays in Secrets Manager).
+     * Only checked: two stacks must not share one, since 8x8 delivers an account's receipts and MO to
+     * any of its binds, and one region's binds cannot match the other region's messages. @default none
+     */
+    systemId: z.string().min(1).max(15, 'is at most 15 characters (SMPP 3.4 system_id)').optional(),
+    /** The users' own Lambdas on the stack's bus. @default [] */
+    consumers: z.array(consumerSchema).default([]),
+    /** Days the bus's archive keeps the connector's events for replay; 0 keeps them indefinitely. @default 30 */
+    eventArchiveDays: int(0, 3650).default(30),
   })
   .strict();
 
@@ -107,6 +153,8 @@ const configSchema = z.object({ stacks: z.array(stackSchema).min(1, 'must list a
 
 /** One regional stack, with every default applied. */
 export type StackConfig = z.output<typeof stackSchema>;
+/** One user Lambda on the bus, with its defaults applied. */
+export type ConsumerConfig = z.output<typeof consumerSchema>;
 /** What cdk.json may hold for one stack (defaults not yet applied). */
 export type StackConfigInput = z.input<typeof stackSchema>;
 export interface ConnectorConfig {
@@ -215,7 +263,28 @@ function stackProblems(s: StackConfig, where: string): string[] {
     if (region !== s.region) say(`credentialsSecretArn is in ${region}, but the stack is in ${s.region} (the service reads it from its own region)`);
   }
   if (!s.smppTls && s.smppPort === 2776) say('smppTls is false but smppPort 2776 is 8x8\'s TLS port; use 2775 for plaintext');
+  const consumerNames = new Set<string>();
+  s.consumers.forEach((c, i) => {
+    const at = `consumers[${i}] (${c.name})`;
+    if (consumerNames.has(c.name.toLowerCase())) say(`${at}: the name is used twice (names are compared ignoring case)`);
+    consumerNames.add(c.name.toLowerCase());
+    const [, , , region, account] = c.lambdaArn.split(':');
+    if (region !== s.region) say(`${at}: lambdaArn is in ${region}, but the stack is in ${s.region} (EventBridge invokes functions of its own region only)`);
+    if (s.account !== PLACEHOLDER_ACCOUNT && account !== s.account) {
+      say(`${at}: lambdaArn is in account ${account}, but the stack is in ${s.account} (EventBridge invokes functions of its own account only)`);
+    }
+    if (c.statuses !== undefined && c.detailTypes.some((t) => t !== 'SmsStatusChanged')) {
+      say(`${at}: statuses filter SmsStatusChanged events, which SmsReceived events would never match; give SmsReceived a consumer of its own`);
+    }
+  });
   return out;
+}
+
+/** The stack that holds `s`'s EIPs: SmppConnector-ap → SmppConnectorIps-ap. */
+export function ipStackNameOf(s: Pick<StackConfig, 'name' | 'ipStackName'>): string {
+  if (s.ipStackName !== undefined) return s.ipStackName;
+  const dash = s.name.lastIndexOf('-');
+  return dash > 0 ? `${s.name.slice(0, dash)}Ips${s.name.slice(dash)}` : `${s.name}Ips`;
 }
 
 /**
@@ -231,11 +300,20 @@ export function parseConnectorConfig(raw: unknown): ConnectorConfig {
     throw new ConfigError(parsed.error.issues.map((i) => `${[CONTEXT_KEY, ...i.path].map(String).join('.')}: ${i.message}`));
   }
   const problems: string[] = [];
-  const seen = new Set<string>();
+  const names = parsed.data.stacks.map((s) => s.name);
+  // Stacks with imported EIPs have no IP stack.
+  const ipNames = parsed.data.stacks.map((s) => (s.eipAllocationIds.length === 0 ? ipStackNameOf(s) : undefined));
   parsed.data.stacks.forEach((s, i) => {
     const where = `${CONTEXT_KEY}.stacks[${i}] (${s.name})`;
-    if (seen.has(s.name)) problems.push(`${where}: the stack name is used twice`);
-    seen.add(s.name);
+    const duplicate = names.indexOf(s.name) !== i;
+    if (duplicate) problems.push(`${where}: the stack name is used twice`);
+    const ips = ipNames[i];
+    if (!duplicate && ips !== undefined && (names.includes(ips) || ipNames.indexOf(ips) !== i)) {
+      problems.push(`${where}: its IP stack name ${ips} is already taken by another stack; set ipStackName`);
+    }
+    if (s.systemId !== undefined && parsed.data.stacks.findIndex((o) => o.systemId === s.systemId) !== i) {
+      problems.push(`${where}: systemId ${s.systemId} is used by another stack; each region needs its own 8x8 account (see the README, One system_id per region)`);
+    }
     problems.push(...stackProblems(s, where));
   });
   if (problems.length > 0) throw new ConfigError(problems);

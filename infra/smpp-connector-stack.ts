@@ -1,33 +1,53 @@
-import { CfnOutput, Duration, Fn, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { StackConfig } from './config.js';
+import { ConfigError } from '../service/src/errors.js';
+import { PLACEHOLDER_ACCOUNT, type StackConfig } from './config.js';
+import { EgressIpLookup } from './constructs/egress-ip-lookup.js';
 import { EgressNetwork } from './constructs/egress-network.js';
+import { EventConsumers } from './constructs/event-consumers.js';
 import { ConnectorMonitoring } from './constructs/monitoring.js';
 import { SmppConnector } from './constructs/smpp-connector.js';
 import { StreamPublisher } from './constructs/stream-publisher.js';
+import type { EgressIpSource, EgressIpsStack } from './egress-ips-stack.js';
 
 export interface SmppConnectorStackProps extends StackProps {
   readonly config: StackConfig;
+  /**
+   * The stack that holds the egress EIPs, which this stack imports and is deployed after.
+   * @default - none: `config.eipAllocationIds` must then list existing allocations
+   */
+  readonly ipStack?: EgressIpsStack;
 }
 
-/** One region's connector: egress network with static IPs, the service, the stream publisher, alarms. */
+/**
+ * One region's connector: egress network bound to the static IPs, the service, the stream
+ * publisher and the users' consumers, access policies for producers and readers, alarms.
+ */
 export class SmppConnectorStack extends Stack {
   public readonly network: EgressNetwork;
   public readonly connector: SmppConnector;
   public readonly publisher: StreamPublisher;
+  public readonly consumers: EventConsumers;
   public readonly monitoring: ConnectorMonitoring;
+  /** For producers' roles: send jobs to the queue. */
+  public readonly sendJobsPolicy: iam.ManagedPolicy;
+  /** For status readers' roles: read status items. */
+  public readonly readStatusPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: SmppConnectorStackProps) {
     super(scope, id, props);
     const c = props.config;
     const logRetention = c.logRetentionDays as logs.RetentionDays;
+    this.checkConsumerAccounts(c);
 
+    const egressIps = this.egressIpSource(c, props.ipStack, logRetention);
     this.network = new EgressNetwork(this, 'Network', {
       natGateways: c.natGateways,
       maxAzs: c.maxAzs,
-      eipAllocationIds: c.eipAllocationIds,
+      eipAllocationIds: egressIps.allocationIds,
       cidr: c.vpcCidr,
       vpcEndpoints: c.vpcEndpoints,
     });
@@ -66,7 +86,28 @@ export class SmppConnectorStack extends Stack {
 
     this.network.allowEndpointsFrom(this.connector.securityGroup);
 
-    this.publisher = new StreamPublisher(this, 'StreamPublisher', { table: this.connector.table, logRetention });
+    this.publisher = new StreamPublisher(this, 'StreamPublisher', {
+      table: this.connector.table,
+      logRetention,
+      archiveRetention: Duration.days(c.eventArchiveDays),
+    });
+    this.consumers = new EventConsumers(this, 'Consumers', {
+      eventBus: this.publisher.eventBus,
+      consumers: c.consumers.map((k) => ({ ...k, maxEventAge: Duration.seconds(k.maxEventAgeSeconds) })),
+    });
+
+    // For the users' own roles. SendMessage also authorises SendMessageBatch; the queue is encrypted
+    // with SQS-managed keys, which need no KMS permission.
+    this.sendJobsPolicy = new iam.ManagedPolicy(this, 'SendJobsPolicy', {
+      description: `Send SMS jobs to the ${this.stackName} outbound queue`,
+      statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.connector.queue.queueArn] })],
+    });
+    this.readStatusPolicy = new iam.ManagedPolicy(this, 'ReadStatusPolicy', {
+      description: `Read SMS status items from the ${this.stackName} table (key id)`,
+      statements: [
+        new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [this.connector.table.tableArn] }),
+      ],
+    });
 
     this.monitoring = new ConnectorMonitoring(this, 'Monitoring', {
       serviceName: this.connector.serviceName,
@@ -78,33 +119,73 @@ export class SmppConnectorStack extends Stack {
       publisherFailureQueue: this.publisher.failureQueue,
       alarmEmail: c.alarmEmail,
       oldestMessageAge: Duration.seconds(c.oldestMessageAlarmSeconds),
+      natGatewayIds: this.network.natGatewayIds,
+      consumerDeadLetterQueues: this.consumers.consumers.map((k) => ({ name: k.name, queue: k.deadLetterQueue })),
     });
 
-    const created = this.network.egressIps !== undefined;
+    this.addOutputs(c, egressIps);
+    this.acknowledgeNagFindings();
+  }
+
+  /**
+   * The configuration checks the consumers' account against a real `account`; with the placeholder
+   * the account is known only once the CLI resolved the caller's, here. Offline it stays the
+   * placeholder, and nothing is checked.
+   */
+  private checkConsumerAccounts(c: StackConfig): void {
+    if (Token.isUnresolved(this.account) || this.account === PLACEHOLDER_ACCOUNT) return;
+    const problems = c.consumers
+      .filter((k) => k.lambdaArn.split(':')[4] !== this.account)
+      .map((k) => `${this.stackName}: consumer ${k.name}: lambdaArn is in account ${k.lambdaArn.split(':')[4]}, but the stack deploys to ${this.account}`);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+
+  /** The IP stack's exports, or the configured allocations with their addresses looked up. */
+  private egressIpSource(c: StackConfig, ipStack: EgressIpsStack | undefined, logRetention: logs.RetentionDays): EgressIpSource {
+    const imported = c.eipAllocationIds.length > 0;
+    if (imported === (ipStack !== undefined)) {
+      throw new ConfigError([`${this.stackName}: give either eipAllocationIds (existing EIPs) or an IP stack, not ${imported ? 'both' : 'neither'}`]);
+    }
+    if (ipStack !== undefined) return ipStack.importInto(this);
+    const lookup = new EgressIpLookup(this, 'EgressIpLookup', { allocationIds: c.eipAllocationIds, logRetention });
+    return { allocationIds: c.eipAllocationIds, publicIps: lookup.publicIps };
+  }
+
+  private addOutputs(c: StackConfig, egressIps: EgressIpSource): void {
+    const { connector, publisher } = this;
     new CfnOutput(this, 'EgressIps', {
-      value: Fn.join(',', [...(this.network.egressIps ?? this.network.eipAllocationIds)]),
-      description: created
-        ? 'Static egress IPs (NAT gateway EIPs): give these to 8x8 for whitelisting'
-        : 'EIP allocation ids of the imported egress IPs (aws ec2 describe-addresses --allocation-ids …): give their addresses to 8x8',
+      value: Fn.join(',', [...egressIps.publicIps]),
+      description: 'Static egress IPs (NAT gateway EIPs): give these to 8x8 for whitelisting',
     });
     new CfnOutput(this, 'EgressIpAllocationIds', {
-      value: Fn.join(',', [...this.network.eipAllocationIds]),
-      description: 'Put these in eipAllocationIds to keep the same IPs when this stack is recreated',
+      value: Fn.join(',', [...egressIps.allocationIds]),
+      description: 'The EIP allocations of the NAT gateways (eipAllocationIds, to bring them into another stack)',
     });
-    new CfnOutput(this, 'QueueUrl', { value: this.connector.queue.queueUrl, description: 'Outbound SMS jobs (JSON, docs/architecture.md §3.1)' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.connector.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'TableName', { value: this.connector.table.tableName, description: 'Message status items, key `id`' });
+    new CfnOutput(this, 'QueueUrl', { value: connector.queue.queueUrl, description: 'Outbound SMS jobs (JSON, docs/architecture.md §3.1)' });
+    new CfnOutput(this, 'QueueArn', { value: connector.queue.queueArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: connector.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'TableName', { value: connector.table.tableName, description: 'Message status items, key `id`' });
+    new CfnOutput(this, 'TableArn', { value: connector.table.tableArn });
+    new CfnOutput(this, 'SendJobsPolicyArn', { value: this.sendJobsPolicy.managedPolicyArn, description: 'Attach to producers\' roles: sqs:SendMessage on the queue' });
+    new CfnOutput(this, 'ReadStatusPolicyArn', {
+      value: this.readStatusPolicy.managedPolicyArn,
+      description: 'Attach to status readers\' roles: GetItem, BatchGetItem, Query on the table',
+    });
     new CfnOutput(this, 'SecretArn', {
-      value: this.connector.credentialsSecret.secretArn,
+      value: connector.credentialsSecret.secretArn,
       description: 'SMPP credentials: put-secret-value with {"system_id": "...", "password": "..."}',
     });
-    new CfnOutput(this, 'EventBusName', { value: this.publisher.eventBus.eventBusName, description: 'SmsStatusChanged / SmsReceived events' });
+    new CfnOutput(this, 'EventBusName', { value: publisher.eventBus.eventBusName, description: 'SmsStatusChanged / SmsReceived events' });
+    new CfnOutput(this, 'EventBusArn', { value: publisher.eventBus.eventBusArn, description: 'SmsStatusChanged / SmsReceived events (source smpp-connector)' });
+    new CfnOutput(this, 'EventArchiveArn', { value: publisher.archive.archiveArn, description: 'Replay source: aws events start-replay' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'BindBudget', {
-      value: `${this.connector.desiredCount} tasks, peak ${this.connector.deployment.peakTasks} during deployments = ${this.connector.deployment.peakBinds}/${c.accountBinds} binds`,
+      value: `${connector.desiredCount} tasks, peak ${connector.deployment.peakTasks} during deployments = ${connector.deployment.peakBinds}/${c.accountBinds} binds`,
     });
-
-    this.acknowledgeNagFindings();
+    // What the README's first-deployment steps use to scale the service and read its logs.
+    new CfnOutput(this, 'ClusterName', { value: connector.cluster.clusterName });
+    new CfnOutput(this, 'ServiceName', { value: connector.service.serviceName });
+    new CfnOutput(this, 'ServiceLogGroup', { value: connector.logGroup.logGroupName, description: 'Service logs: aws logs tail <group> --follow' });
   }
 
   /** cdk-nag AwsSolutions findings accepted on purpose, each with its reason. */
@@ -139,6 +220,13 @@ export class SmppConnectorStack extends Stack {
       'AwsSolutions-IAM5[Resource::*]',
       'dynamodb:ListStreams has no resource-level permissions; the event source mapping needs it on "*". Reading records is limited to the table stream.',
     );
+    for (const { deadLetterQueue } of this.consumers.consumers) {
+      ack(deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself a dead-letter queue: of the consumer rule\'s Lambda target.');
+    }
+    const lookupRole = this.node.tryFindChild('EgressIpLookup')?.node.tryFindChild('Role');
+    if (lookupRole !== undefined) {
+      ack(lookupRole, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeAddresses has no resource-level permissions; it only reads the addresses of the imported EIPs.');
+    }
     ack(
       publisher.function,
       'AwsSolutions-L1',

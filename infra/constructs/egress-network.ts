@@ -9,11 +9,11 @@ export interface EgressNetworkProps {
   /** @default 2 */
   readonly maxAzs?: number;
   /**
-   * Existing EIP allocations for the NAT gateways, one per gateway. Use them to keep the
-   * whitelisted IPs across a stack teardown (the retained EIPs of an earlier stack).
-   * @default [] — the stack creates the EIPs, with a RETAIN removal policy
+   * The Elastic IP allocations of the NAT gateways, one per gateway, in gateway order. They are
+   * never created here: they live in the IP stack (or outside any stack, imported), so nothing
+   * that changes this network can release or swap an address 8x8 has whitelisted.
    */
-  readonly eipAllocationIds?: readonly string[];
+  readonly eipAllocationIds: readonly string[];
   /** @default '10.0.0.0/16' */
   readonly cidr?: string;
   /** Endpoints for SQS, DynamoDB, Secrets Manager, CloudWatch Logs, ECR and S3 (image layers). @default true */
@@ -25,46 +25,31 @@ export interface EgressNetworkProps {
 /**
  * VPC whose only way out is a fixed set of Elastic IPs: public subnets hold NAT gateways bound to
  * the EIPs, private subnets hold the tasks. The EIPs are the connector's identity at 8x8 (IP
- * whitelisting), so created ones are retained when the stack is deleted.
+ * whitelisting) and come from outside this construct (see {@link EgressNetworkProps.eipAllocationIds}).
  */
 export class EgressNetwork extends Construct {
   public readonly vpc: ec2.Vpc;
-  /** The EIP allocation ids bound to the NAT gateways (tokens when created here). */
+  /** The EIP allocation ids bound to the NAT gateways, in gateway order. */
   public readonly eipAllocationIds: readonly string[];
-  /** The egress public IPs when the EIPs are created here; undefined when imported (only ids are known at synth). */
-  public readonly egressIps?: readonly string[];
+  /** The NAT gateways' ids, in the same order (for their alarms). */
+  public readonly natGatewayIds: readonly string[];
   /** Guards the interface endpoints: HTTPS in from whoever {@link allowEndpointsFrom} names, nothing else. */
   public readonly endpointSecurityGroup?: ec2.SecurityGroup;
 
-  constructor(scope: Construct, id: string, props: EgressNetworkProps = {}) {
+  constructor(scope: Construct, id: string, props: EgressNetworkProps) {
     super(scope, id);
     const natGateways = props.natGateways ?? 2;
-    const imported = props.eipAllocationIds ?? [];
-    if (imported.length > 0 && imported.length !== natGateways) {
-      throw new Error(`EgressNetwork: ${imported.length} EIP allocation ids for ${natGateways} NAT gateways; give one per gateway`);
+    if (props.eipAllocationIds.length !== natGateways) {
+      throw new Error(`EgressNetwork: ${props.eipAllocationIds.length} EIP allocation ids for ${natGateways} NAT gateways; give one per gateway`);
     }
-
-    if (imported.length > 0) {
-      this.eipAllocationIds = imported;
-    } else {
-      const eips = Array.from({ length: natGateways }, (_, i) => {
-        const eip = new ec2.CfnEIP(this, `EgressIp${i + 1}`, {
-          domain: 'vpc',
-          tags: [{ key: 'Name', value: `smpp-connector-egress-${i + 1}` }],
-        });
-        // Whitelisted at 8x8: deleting the stack must not release the address.
-        eip.applyRemovalPolicy(RemovalPolicy.RETAIN);
-        return eip;
-      });
-      this.eipAllocationIds = eips.map((e) => e.attrAllocationId);
-      this.egressIps = eips.map((e) => e.attrPublicIp);
-    }
+    this.eipAllocationIds = props.eipAllocationIds;
+    const natGatewayProvider = ec2.NatProvider.gateway({ eipAllocationIds: [...this.eipAllocationIds] });
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.cidr ?? '10.0.0.0/16'),
       maxAzs: props.maxAzs ?? 2,
       natGateways,
-      natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [...this.eipAllocationIds] }),
+      natGatewayProvider,
       subnetConfiguration: [
         { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: 'Tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
@@ -84,6 +69,8 @@ export class EgressNetwork extends Construct {
         },
       },
     });
+
+    this.natGatewayIds = natGatewayProvider.configuredGateways.map((g) => g.gatewayId);
 
     if (props.vpcEndpoints ?? true) {
       const tasks = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };

@@ -1,7 +1,8 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,6 +22,10 @@ export interface ConnectorMonitoringProps {
   readonly desiredCount: number;
   readonly publisher: lambda.IFunction;
   readonly publisherFailureQueue: sqs.IQueue;
+  /** The NAT gateways that carry the egress IPs. @default [] */
+  readonly natGatewayIds?: readonly string[];
+  /** The users' consumers' dead-letter queues, by consumer name. @default [] */
+  readonly consumerDeadLetterQueues?: readonly { readonly name: string; readonly queue: sqs.IQueue }[];
   /** @default - no e-mail subscription */
   readonly alarmEmail?: string;
   /** @default Duration.minutes(5) */
@@ -33,14 +38,20 @@ export interface ConnectorMonitoringProps {
   readonly maxIteratorAge?: Duration;
 }
 
-/** Alarms to an SNS topic and a dashboard of the service's EMF metrics, the queues and the publisher. */
+/**
+ * Alarms to an SNS topic, failed ECS deployments to the same topic, and a dashboard of the
+ * service's EMF metrics, the queues and the publisher.
+ */
 export class ConnectorMonitoring extends Construct {
   public readonly topic: sns.Topic;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Puts failed deployments of the service on the alarm topic. */
+  public readonly deploymentFailedRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: ConnectorMonitoringProps) {
     super(scope, id);
+    const stack = Stack.of(this);
     // CloudWatch cannot publish to a topic under the AWS-managed SNS key, so the topic has its own.
     const key = new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: 'SMPP connector alarm topic' });
     key.addToResourcePolicy(
@@ -48,11 +59,65 @@ export class ConnectorMonitoring extends Construct {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    // No aws:Source* condition here: they are not supported in a key policy for EventBridge's
+    // deliveries to an encrypted topic, and a condition that never matches would drop every
+    // notification in silence. The topic policy below scopes EventBridge to our rule.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
       }),
     );
     this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true, displayName: 'SMPP connector alarms' });
+    // A topic policy replaces SNS's default one, which is what lets CloudWatch publish when no
+    // policy is set: with only enforceSSL's deny, no alarm would ever arrive. Alarms of this
+    // account and region may publish (the check: `aws cloudwatch set-alarm-state`, see the README).
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    this.deploymentFailedRule = new events.Rule(this, 'DeploymentFailed', {
+      description: 'A deployment of the SMPP connector service failed (circuit breaker): tell the alarm topic',
+      eventPattern: {
+        source: ['aws.ecs'],
+        detailType: ['ECS Deployment State Change'],
+        resources: [props.service.serviceArn],
+        detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED'] },
+      },
+    });
+    // Its own target rather than targets.SnsTopic, whose grant lets any rule of any account publish.
+    this.deploymentFailedRule.addTarget({
+      bind: () => ({
+        arn: this.topic.topicArn,
+        input: events.RuleTargetInput.fromText(
+          `ECS deployment ${events.EventField.fromPath('$.detail.deploymentId')} of ${events.EventField.fromPath('$.resources[0]')} failed: ` +
+            `${events.EventField.fromPath('$.detail.reason')} (the circuit breaker rolls back to the last deployment that completed)`,
+        ),
+      }),
+    });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowDeploymentFailedRule',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.deploymentFailedRule.ruleArn } },
+      }),
+    );
 
     const emf = (metricName: string, statistic: string, period = Duration.minutes(1)) =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { Service: props.serviceName }, statistic, period });
@@ -134,6 +199,40 @@ export class ConnectorMonitoring extends Construct {
       evaluationPeriods: 5,
       alarmDescription: 'Status events are published late: the publisher falls behind the table stream',
     });
+    (props.natGatewayIds ?? []).forEach((natGatewayId, i) => {
+      const nat = (metricName: string) =>
+        new cloudwatch.Metric({ namespace: 'AWS/NATGateway', metricName, dimensionsMap: { NatGatewayId: natGatewayId }, statistic: 'Sum', period: Duration.minutes(1) });
+      // The connector opens few connections, so a port allocation error is no load peak: a bind or AWS call could not connect.
+      this.alarm(`NatGateway${i + 1}PortAllocationErrors`, {
+        metric: nat('ErrorPortAllocation').with({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        alarmDescription: `NAT gateway ${i + 1} (egress IP ${i + 1}) could not allocate a source port: connections through it failed`,
+      });
+      // AWS's recommended alarm: drops above 0.01 % of the gateway's packets, five minutes in a row.
+      this.alarm(`NatGateway${i + 1}PacketsDropped`, {
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(s + d > 0, 100 * x / (s + d), 0)',
+          usingMetrics: { x: nat('PacketsDropCount'), s: nat('PacketsInFromSource'), d: nat('PacketsInFromDestination') },
+          label: `NAT gateway ${i + 1} packets dropped (%)`,
+          period: Duration.minutes(1),
+        }),
+        threshold: 0.01,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 5,
+        alarmDescription: `NAT gateway ${i + 1} (egress IP ${i + 1}) drops packets: check the AWS Health Dashboard for the NAT gateway service`,
+      });
+    });
+    for (const { name, queue } of props.consumerDeadLetterQueues ?? []) {
+      this.alarm(`Consumer${name}DeadLetterQueueNotEmpty`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        alarmDescription: `Events the ${name} consumer Lambda could not take after its retries; replay them from the archive or the queue once fixed`,
+      });
+    }
     this.alarm('PublisherFailureQueueNotEmpty', {
       metric: props.publisherFailureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
       threshold: 0,
@@ -142,6 +241,13 @@ export class ConnectorMonitoring extends Construct {
       alarmDescription: 'Stream records were given up after retries; their events were not published',
     });
 
+    // The publisher's Powertools metrics: dimension `service` = the stack name (POWERTOOLS_SERVICE_NAME).
+    const powertools = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: stack.stackName }, statistic: 'Sum' });
+    const published = powertools('EventsPublished');
+    const retried = powertools('RecordsRetried');
+    const natMetric = (natGatewayId: string, metricName: string, label: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/NATGateway', metricName, dimensionsMap: { NatGatewayId: natGatewayId }, statistic: 'Sum', label });
     const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
       new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -168,8 +274,15 @@ export class ConnectorMonitoring extends Construct {
           ),
           w(
             'Stream publisher',
-            [props.publisher.metricInvocations(), props.publisher.metricErrors()],
+            [props.publisher.metricInvocations(), props.publisher.metricErrors(), published, retried],
             [props.publisher.metric('IteratorAge', { statistic: 'Maximum' })],
+          ),
+        ],
+        [
+          w(
+            'NAT gateways (egress IPs)',
+            (props.natGatewayIds ?? []).map((id, i) => natMetric(id, 'ErrorPortAllocation', `port allocation errors ${i + 1}`)),
+            (props.natGatewayIds ?? []).map((id, i) => natMetric(id, 'PacketsDropCount', `packets dropped ${i + 1}`)),
           ),
         ],
       ],

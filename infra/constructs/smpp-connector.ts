@@ -185,6 +185,8 @@ export class SmppConnector extends Construct {
         TX_BINDS: String(p.txBinds),
         RX_BINDS: String(p.rxBinds),
         TRX_BINDS: String(p.trxBinds),
+        // The slots of the run-time bind lease: every task and the operator's tool hold one per bind.
+        ACCOUNT_BINDS: String(p.accountBinds),
         MPS_PER_BIND: String(p.mpsPerBind),
         WINDOW_SIZE: String(p.windowSize),
         OUTBOUND_QUEUE_URL: this.queue.queueUrl,
@@ -225,6 +227,8 @@ export class SmppConnector extends Construct {
       desiredCount: p.tasks,
       minHealthyPercent: this.deployment.minHealthyPercent,
       maxHealthyPercent: this.deployment.maxHealthyPercent,
+      // Trips only on tasks that stop or fail liveness (a broken image or configuration), never on
+      // refused binds, and no alarm is a deployment alarm: a deploy before 8x8 whitelists the IPs completes.
       circuitBreaker: { enable: true, rollback: true },
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
@@ -238,13 +242,18 @@ export class SmppConnector extends Construct {
 
     const taskRole = this.taskDefinition.taskRole;
     this.queue.grantConsumeMessages(taskRole);
-    this.table.grantReadWriteData(taskRole);
-    // New jobs are claimed as a batch of PartiQL INSERTs (BatchExecuteStatement), which
-    // grantReadWriteData does not cover.
-    this.table.grant(taskRole, 'dynamodb:PartiQLInsert');
+    this.table.grant(taskRole, ...TASK_TABLE_ACTIONS);
     this.credentialsSecret.grantRead(taskRole);
   }
 }
+
+/**
+ * What the service does to its table, and nothing more (no Scan, no DeleteItem, no stream):
+ * GetItem, PutItem and UpdateItem; TransactWriteItems, which IAM authorises per Put and Update in
+ * it; and BatchExecuteStatement of PartiQL INSERTs (the claims of a receive), authorised by
+ * PartiQLInsert. The bind leases are UpdateItems on the same table.
+ */
+export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'] as const;
 
 /** Defaults of the optional props, apart from the builder. */
 export const SMPP_CONNECTOR_DEFAULTS = {

@@ -9,7 +9,9 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../../service/src/lambdas/events.js';
 import { REPO_ROOT } from '../paths.js';
+import { METRICS_NAMESPACE } from './smpp-connector.js';
 
 export interface StreamPublisherProps {
   /** The status table; must have a NEW_AND_OLD_IMAGES stream. */
@@ -24,6 +26,11 @@ export interface StreamPublisherProps {
   readonly maxRecordAge?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long the bus's archive keeps the connector's events, for `aws events start-replay`.
+   * `Duration.days(0)` keeps them indefinitely. @default Duration.days(30)
+   */
+  readonly archiveRetention?: Duration;
 }
 
 /**
@@ -34,6 +41,8 @@ export interface StreamPublisherProps {
  */
 export class StreamPublisher extends Construct {
   public readonly eventBus: events.EventBus;
+  /** Every event the publisher puts on the bus, kept for replay. */
+  public readonly archive: events.Archive;
   public readonly function: NodejsFunction;
   /** On-failure destination of the event source mapping. */
   public readonly failureQueue: sqs.Queue;
@@ -44,6 +53,12 @@ export class StreamPublisher extends Construct {
     this.eventBus = new events.EventBus(this, 'Bus', {
       eventBusName: props.eventBusName ?? `${Stack.of(this).stackName}-events`,
       description: 'SMPP connector: SmsStatusChanged and SmsReceived events (source smpp-connector)',
+    });
+    // A consumer that was down, or wrong, can be fed again: a replay re-sends the archived events to the bus's rules.
+    this.archive = this.eventBus.archive('Archive', {
+      description: 'SMPP connector events, for replay',
+      eventPattern: { source: [EVENT_SOURCE] },
+      retention: props.archiveRetention ?? Duration.days(30),
     });
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
@@ -73,7 +88,14 @@ export class StreamPublisher extends Construct {
       role,
       logGroup,
       description: 'Publishes SMS status changes and MO messages from the status table stream to EventBridge',
-      environment: { EVENT_BUS_NAME: this.eventBus.eventBusName, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        EVENT_BUS_NAME: this.eventBus.eventBusName,
+        NODE_OPTIONS: '--enable-source-maps',
+        // Powertools Logger and Metrics: the `service` key and dimension is the stack name, as the service's `Service` dimension.
+        POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
       bundling: {
         // Local esbuild, no Docker. CJS avoids ESM's missing `require` in bundled dependencies.
         forceDockerBundling: false,

@@ -3,6 +3,7 @@ import { ConfigError } from '../../service/src/errors.js';
 import {
   applyTaskOverride,
   deploymentLimits,
+  ipStackNameOf,
   parseConnectorConfig,
   resolveAccount,
   stopTimeoutSeconds,
@@ -47,11 +48,85 @@ describe('the committed configuration (cdk.json)', () => {
       vpcEndpoints: true,
       shutdownGraceMs: 20_000,
       messageTtlDays: 30,
+      consumers: [],
+      eventArchiveDays: 30,
     });
+    expect(s && ipStackNameOf(s)).toBe('XIps');
+  });
+
+  it('puts the EIPs of SmppConnector-ap in SmppConnectorIps-ap, unless ipStackName says otherwise', () => {
+    expect(ipStackNameOf({ name: 'SmppConnector-ap' })).toBe('SmppConnectorIps-ap');
+    expect(ipStackNameOf({ name: 'SmppConnector-ap', ipStackName: 'Whitelisted-ap' })).toBe('Whitelisted-ap');
+  });
+});
+
+describe('consumers (the users\' Lambdas on the bus)', () => {
+  const arn = 'arn:aws:lambda:ap-southeast-1:123456789012:function:billing';
+
+  it('fills the defaults: both detail types, every status, EventBridge\'s longest retries', () => {
+    const [s] = parseConnectorConfig({ stacks: [stackConfig({ consumers: [{ name: 'billing', lambdaArn: arn }] })] }).stacks;
+    expect(s?.consumers).toEqual([
+      { name: 'billing', lambdaArn: arn, detailTypes: ['SmsStatusChanged', 'SmsReceived'], retryAttempts: 185, maxEventAgeSeconds: 86_400 },
+    ]);
+  });
+
+  it('accepts an alias or version of the function', () => {
+    expect(() => parseConnectorConfig({ stacks: [stackConfig({ consumers: [{ name: 'billing', lambdaArn: `${arn}:live` }] })] })).not.toThrow();
+  });
+
+  it('reports every problem of every consumer in one error', () => {
+    const problems = problemsOf([
+      stackConfig({
+        account: '111122223333',
+        consumers: [
+          { name: 'billing', lambdaArn: arn.replace('123456789012', '111122223333'), detailTypes: ['SmsStatusChanged', 'SmsReceived'], statuses: ['DELIVERED'] },
+          { name: 'Billing', lambdaArn: arn.replace('ap-southeast-1', 'eu-west-1').replace('123456789012', '111122223333') },
+          { name: 'audit', lambdaArn: arn },
+        ],
+      }),
+    ]);
+    expect(problems).toEqual([
+      'smppConnector.stacks[0] (SmppConnector-ap): consumers[0] (billing): statuses filter SmsStatusChanged events, which SmsReceived events would never match; give SmsReceived a consumer of its own',
+      'smppConnector.stacks[0] (SmppConnector-ap): consumers[1] (Billing): the name is used twice (names are compared ignoring case)',
+      'smppConnector.stacks[0] (SmppConnector-ap): consumers[1] (Billing): lambdaArn is in eu-west-1, but the stack is in ap-southeast-1 (EventBridge invokes functions of its own region only)',
+      'smppConnector.stacks[0] (SmppConnector-ap): consumers[2] (audit): lambdaArn is in account 123456789012, but the stack is in 111122223333 (EventBridge invokes functions of its own account only)',
+    ]);
+  });
+
+  it('reports malformed consumers with their path', () => {
+    const problems = problemsOf([
+      stackConfig({
+        consumers: [
+          { name: '1st', lambdaArn: 'billing', detailTypes: ['SmsSent' as never], statuses: ['SENT' as never], retryAttempts: 200, maxEventAgeSeconds: 10 },
+        ],
+      }),
+    ]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^smppConnector\.stacks\.0\.consumers\.0\.name: must be 1–48 letters/),
+      'smppConnector.stacks.0.consumers.0.lambdaArn: must be a Lambda function ARN',
+      expect.stringMatching(/^smppConnector\.stacks\.0\.consumers\.0\.detailTypes\.0: /),
+      expect.stringMatching(/^smppConnector\.stacks\.0\.consumers\.0\.statuses\.0: /),
+      expect.stringMatching(/^smppConnector\.stacks\.0\.consumers\.0\.retryAttempts: /),
+      expect.stringMatching(/^smppConnector\.stacks\.0\.consumers\.0\.maxEventAgeSeconds: /),
+    ]);
+  });
+
+  it('refuses an IP stack name that another stack already has', () => {
+    expect(problemsOf([stackConfig(), stackConfig({ name: 'SmppConnector-eu', region: 'eu-west-1', smppHost: 'smpp.8x8.uk', ipStackName: 'SmppConnectorIps-ap' })])).toEqual([
+      'smppConnector.stacks[1] (SmppConnector-eu): its IP stack name SmppConnectorIps-ap is already taken by another stack; set ipStackName',
+    ]);
   });
 });
 
 describe('configuration validation', () => {
+  it('refuses two stacks that bind with the same system_id (one region would get the other\'s receipts)', () => {
+    const eu = { name: 'SmppConnector-eu', region: 'eu-west-1', smppHost: 'smpp.8x8.uk' };
+    expect(problemsOf([stackConfig({ systemId: 'acme' }), stackConfig({ ...eu, systemId: 'acme' })])).toEqual([
+      'smppConnector.stacks[1] (SmppConnector-eu): systemId acme is used by another stack; each region needs its own 8x8 account (see the README, One system_id per region)',
+    ]);
+    expect(() => parseConnectorConfig({ stacks: [stackConfig({ systemId: 'acme-ap' }), stackConfig({ ...eu, systemId: 'acme-eu' })] })).not.toThrow();
+  });
+
   it('rejects a bind budget that does not fit, saying how many binds it needs', () => {
     expect(problemsOf([stackConfig({ tasks: 3 })])).toEqual([
       'smppConnector.stacks[0] (SmppConnector-ap): bind budget exceeded: 3 tasks × 2 binds per task = 6 binds, but the account allows 4' +
@@ -120,6 +195,17 @@ describe('configuration validation', () => {
       /invalid configuration:\n {2}- .*rxBinds \+ trxBinds must be at least 1.*\n {2}- .*bind budget exceeded: 5 tasks × 1 binds per task = 5 binds/,
     );
     expect(app.node.children).toHaveLength(0);
+  });
+});
+
+describe('consumers in another account than the credentials\' (placeholder account in cdk.json)', () => {
+  it('are refused once the CLI has resolved the account, and not offline', () => {
+    const consumers = [{ name: 'billing', lambdaArn: 'arn:aws:lambda:ap-southeast-1:111122223333:function:billing' }];
+    expect(() => addConnectorStacks(appWith([stackConfig({ consumers })]), { CDK_DEFAULT_ACCOUNT: '999999999999' })).toThrow(
+      'SmppConnector-ap: consumer billing: lambdaArn is in account 111122223333, but the stack deploys to 999999999999',
+    );
+    // Offline the account is the placeholder: nothing to compare with, and synth works.
+    expect(() => addConnectorStacks(appWith([stackConfig({ consumers })]), {})).not.toThrow();
   });
 });
 

@@ -1,8 +1,11 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
 import { EgressNetwork } from '../../infra/constructs/egress-network.js';
+import { EventConsumers } from '../../infra/constructs/event-consumers.js';
 import { SmppConnector } from '../../infra/constructs/smpp-connector.js';
+import { EgressIpsStack } from '../../infra/egress-ips-stack.js';
 
 /** Props checks of the constructs themselves (no synth: they throw while the tree is built). */
 function stack(): Stack {
@@ -28,5 +31,35 @@ describe('EgressNetwork props', () => {
     expect(() => new EgressNetwork(stack(), 'N', { natGateways: 2, eipAllocationIds: ['eipalloc-0123456789abcdef0'] })).toThrow(
       'EgressNetwork: 1 EIP allocation ids for 2 NAT gateways; give one per gateway',
     );
+  });
+});
+
+describe('EventConsumers props', () => {
+  it('reports every invalid consumer in one error', () => {
+    const s = stack();
+    const eventBus = new events.EventBus(s, 'Bus');
+    const lambdaArn = 'arn:aws:lambda:ap-southeast-1:123456789012:function:billing';
+    expect(
+      () =>
+        new EventConsumers(s, 'C', {
+          eventBus,
+          consumers: [
+            { name: 'billing', lambdaArn, statuses: ['DELIVERED'] },
+            { name: 'billing', lambdaArn, retryAttempts: 186, maxEventAge: Duration.seconds(30) },
+          ],
+        }),
+    ).toThrow(
+      'invalid configuration:\n' +
+        "  - EventConsumers: consumer billing: statuses must be non-empty and come with detailTypes ['SmsStatusChanged'] only (SmsReceived events have no status)\n" +
+        '  - EventConsumers: consumer billing: the name is used twice\n' +
+        '  - EventConsumers: consumer billing: retryAttempts must be 0–185\n' +
+        '  - EventConsumers: consumer billing: maxEventAge must be 60 s – 24 h',
+    );
+  });
+});
+
+describe('EgressIpsStack props', () => {
+  it('holds one to six EIPs (one per NAT gateway)', () => {
+    expect(() => new EgressIpsStack(new App(), 'Ips', { count: 0 })).toThrow('EgressIpsStack: count must be 1–6 (one per NAT gateway), got 0');
   });
 });

@@ -18,6 +18,8 @@ import { appWith, configuredStacks, stackConfig } from './fixtures.js';
  */
 const IMPORTED_EIPS = ['eipalloc-0123456789abcdef0', 'eipalloc-0fedcba9876543210'];
 const IMPORTED_SECRET = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:smpp/credentials';
+const BILLING = 'arn:aws:lambda:ap-southeast-1:123456789012:function:billing';
+const INBOX = 'arn:aws:lambda:ap-southeast-1:123456789012:function:inbox:live';
 const variant = stackConfig({
   name: 'SmppConnector-imported',
   eipAllocationIds: IMPORTED_EIPS,
@@ -26,10 +28,17 @@ const variant = stackConfig({
   vpcEndpoints: false,
   alarmEmail: 'ops@example.com',
   shutdownGraceMs: 45_000,
+  consumers: [
+    { name: 'billing', lambdaArn: BILLING, detailTypes: ['SmsStatusChanged'], statuses: ['DELIVERED', 'UNDELIVERED'] },
+    { name: 'inbox', lambdaArn: INBOX, detailTypes: ['SmsReceived'], retryAttempts: 10, maxEventAgeSeconds: 3600 },
+  ],
+  eventArchiveDays: 7,
 });
 
 const app = appWith([...configuredStacks, variant]);
-const stacks = new Map<string, SmppConnectorStack>(addConnectorStacks(app, {}).map((s) => [s.stackName, s]));
+const connectors = new Map<string, SmppConnectorStack>(addConnectorStacks(app, {}).map((s) => [s.stackName, s]));
+/** Every stack of the app: the connectors and the IP stacks beside them. */
+const stacks = new Map<string, Stack>(app.node.children.filter((c): c is Stack => Stack.isStack(c)).map((s) => [s.stackName, s]));
 const templates = new Map<string, Template>();
 /** A failed synth (e.g. a cdk-nag finding) fails every template test; the nag test below names the findings. */
 let synthError: unknown;
@@ -99,26 +108,103 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
-describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (created EIPs)', (name, host) => {
-  it('creates one retained EIP per NAT gateway and binds each gateway to one', () => {
-    const t = template(name);
-    const eips = resources(t, 'AWS::EC2::EIP');
-    expect(eips).toHaveLength(2);
-    for (const [, eip] of eips) {
+describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', (name, host) => {
+  const ipName = name.replace('SmppConnector-', 'SmppConnectorIps-');
+  const region = configuredStacks.find((s) => s.name === name)!.region;
+  const eipExports = (attribute: 'AllocationId' | 'PublicIp') => [1, 2].map((n) => ({ 'Fn::ImportValue': `${ipName}-EgressIp${n}-${attribute}` }));
+
+  it('keeps the egress IPs in their own termination-protected stack, under pinned logical ids, retained', () => {
+    expect(stacks.get(ipName)?.terminationProtection).toBe(true);
+    const t = template(ipName);
+    // A new logical id is a new address, which 8x8 has not whitelisted: these ids never change.
+    expect(Object.keys(t.toJSON().Resources as object).filter((id) => id !== 'CDKMetadata')).toEqual(['EgressIp1', 'EgressIp2']);
+    for (const [, eip] of resources(t, 'AWS::EC2::EIP')) {
       expect(eip.DeletionPolicy).toBe('Retain');
       expect(eip.UpdateReplacePolicy).toBe('Retain');
       expect(eip.Properties.Domain).toBe('vpc');
     }
-    const allocations = resources(t, 'AWS::EC2::NatGateway').map(([, nat]) => nat.Properties.AllocationId);
-    expect(allocations).toEqual(eips.map(([id]) => ({ 'Fn::GetAtt': [id, 'AllocationId'] })));
+    t.hasOutput('EgressIps', { Value: { 'Fn::Join': [',', [1, 2].map((n) => ({ 'Fn::GetAtt': [`EgressIp${n}`, 'PublicIp'] }))] } });
+    for (const n of [1, 2]) {
+      for (const attribute of ['AllocationId', 'PublicIp']) {
+        t.hasOutput('*', { Value: { 'Fn::GetAtt': [`EgressIp${n}`, attribute] }, Export: { Name: `${ipName}-EgressIp${n}-${attribute}` } });
+      }
+    }
   });
 
-  it('outputs the EIP addresses for 8x8, and the allocation ids for a later import', () => {
+  it("binds the NAT gateways to the IP stack's exported allocations and holds no EIP itself (deleting it releases nothing)", () => {
     const t = template(name);
-    const eipIds = resources(t, 'AWS::EC2::EIP').map(([id]) => id);
-    t.hasOutput('EgressIps', { Value: { 'Fn::Join': [',', eipIds.map((id) => ({ 'Fn::GetAtt': [id, 'PublicIp'] }))] } });
-    t.hasOutput('EgressIpAllocationIds', { Value: { 'Fn::Join': [',', eipIds.map((id) => ({ 'Fn::GetAtt': [id, 'AllocationId'] }))] } });
-    for (const output of ['QueueUrl', 'TableName', 'SecretArn', 'EventBusName']) t.hasOutput(output, {});
+    t.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(resources(t, 'AWS::EC2::NatGateway').map(([, nat]) => nat.Properties.AllocationId)).toEqual(eipExports('AllocationId'));
+    // `cdk deploy SmppConnector-xx` deploys the IP stack first.
+    expect(connectors.get(name)!.dependencies.map((s) => s.stackName)).toEqual([ipName]);
+  });
+
+  it('outputs the egress IP addresses for 8x8, the allocation ids for a later import, and what producers and readers use', () => {
+    const t = template(name);
+    t.hasOutput('EgressIps', { Value: { 'Fn::Join': [',', eipExports('PublicIp')] } });
+    t.hasOutput('EgressIpAllocationIds', { Value: { 'Fn::Join': [',', eipExports('AllocationId')] } });
+    const arnOf = (type: string, idPart: string) => ({ 'Fn::GetAtt': [resources(t, type).find(([id]) => id.includes(idPart))![0], 'Arn'] });
+    t.hasOutput('QueueArn', { Value: arnOf('AWS::SQS::Queue', 'ConnectorQueue') });
+    t.hasOutput('TableArn', { Value: arnOf('AWS::DynamoDB::Table', 'ConnectorMessages') });
+    t.hasOutput('EventBusArn', { Value: arnOf('AWS::Events::EventBus', 'StreamPublisherBus') });
+    for (const output of ['QueueUrl', 'TableName', 'SecretArn', 'EventBusName', 'SendJobsPolicyArn', 'ReadStatusPolicyArn', 'ClusterName', 'ServiceName', 'ServiceLogGroup', 'AlarmTopicArn']) t.hasOutput(output, {});
+  });
+
+  it('lets a first deploy succeed while the SMSC refuses every bind: only tasks that crash or hang fail a deployment', () => {
+    const t = template(name);
+    const service = only(t, 'AWS::ECS::Service', 'Service').Properties;
+    // No load balancer health check, and no deployment alarm: NoBoundBinds as one would roll back every
+    // deployment made before 8x8 whitelists the IPs.
+    expect(service.LoadBalancers ?? []).toEqual([]);
+    expect(service.DeploymentConfiguration).not.toHaveProperty('Alarms');
+    // The circuit breaker counts only tasks that stop or fail liveness (/healthz, tested below).
+    expect(service.DeploymentConfiguration).toMatchObject({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } });
+    // Alarms notify; none acts on the service.
+    const topic = resources(t, 'AWS::SNS::Topic')[0]![0];
+    for (const [, alarm] of resources(t, 'AWS::CloudWatch::Alarm')) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(alarm.Properties.InsufficientDataActions).toBeUndefined();
+    }
+    // Should a first deploy fail all the same, CloudFormation rolls back this stack alone: the IPs live in the stack it depends on.
+    t.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(connectors.get(name)!.dependencies.map((s) => s.stackName)).toEqual([ipName]);
+  });
+
+  it('lets CloudWatch alarms of this account, and the deployment-failure rule, publish to the alarm topic and use its key', () => {
+    const t = template(name);
+    const topic = resources(t, 'AWS::SNS::Topic')[0]![0];
+    const [policy] = resources(t, 'AWS::SNS::TopicPolicy').map(([, p]) => p.Properties);
+    expect(policy?.Topics).toEqual([{ Ref: topic }]);
+    const statements = (policy?.PolicyDocument as { Statement: unknown[] }).Statement;
+    // A topic policy replaces SNS's default one: without these nothing may publish (enforceSSL's deny stays).
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topic },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '123456789012' },
+          ArnLike: { 'aws:SourceArn': `arn:aws:cloudwatch:${region}:123456789012:alarm:*` },
+        },
+      }),
+    );
+    const rule = resources(t, 'AWS::Events::Rule').find(([id]) => id.includes('DeploymentFailed'))?.[0];
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topic },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } },
+      }),
+    );
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    const key = resources(t, 'AWS::KMS::Key').find(([id]) => id.includes('TopicKey'))![1];
+    const keyStatements = (key.Properties.KeyPolicy as { Statement: { Principal?: { Service?: string }; Action: string[] }[] }).Statement;
+    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
+      expect(keyStatements.find((s) => s.Principal?.Service === service)?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    }
   });
 
   it('runs the tasks only in private subnets whose default route is a NAT gateway', () => {
@@ -157,26 +243,33 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     expect(resources(t, 'AWS::EC2::VPCEndpoint')).toHaveLength(7);
   });
 
-  it('grants the task exactly: consume the queue, read/write the table (PartiQL inserts included), read the secret', () => {
-    expect(policyActions(template(name), 'TaskTaskRoleDefaultPolicy')).toEqual([
+  it('grants the task exactly what the service calls: consume the queue, the table items it writes, read the secret', () => {
+    const t = template(name);
+    expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')).toEqual([
       ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
-      [
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:ConditionCheckItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:DescribeTable',
-        'dynamodb:GetItem',
-        'dynamodb:GetRecords',
-        'dynamodb:GetShardIterator',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:Scan',
-        'dynamodb:UpdateItem',
-      ],
-      ['dynamodb:PartiQLInsert'],
+      // GetItem, PutItem, UpdateItem; TransactWriteItems is authorised per Put/Update; BatchExecuteStatement of INSERTs by PartiQLInsert.
+      ['dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
     ]);
+    const doc = only(t, 'AWS::IAM::Policy', 'TaskTaskRoleDefaultPolicy').Properties.PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] };
+    const table = resources(t, 'AWS::DynamoDB::Table')[0]![0];
+    // The table only: no index, no stream.
+    expect(doc.Statement[1]?.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+  });
+
+  it('packages producer and status-reader access as two managed policies for the users\' own roles', () => {
+    const t = template(name);
+    const managed = (idPart: string) =>
+      (only(t, 'AWS::IAM::ManagedPolicy', idPart).Properties.PolicyDocument as { Statement: unknown[] }).Statement;
+    const arnOf = (type: string, idPart: string) => ({ 'Fn::GetAtt': [resources(t, type).find(([id]) => id.includes(idPart))![0], 'Arn'] });
+    // SendMessage also authorises SendMessageBatch; the queue uses SQS-managed keys, so no KMS grant is needed.
+    expect(managed('SendJobs')).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf('AWS::SQS::Queue', 'ConnectorQueue') }]);
+    expect(managed('ReadStatus')).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], Resource: arnOf('AWS::DynamoDB::Table', 'ConnectorMessages') },
+    ]);
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.SendJobsPolicyArn?.Value).toEqual({ Ref: resources(t, 'AWS::IAM::ManagedPolicy').find(([id]) => id.includes('SendJobs'))![0] });
+    expect(outputs.ReadStatusPolicyArn?.Value).toEqual({ Ref: resources(t, 'AWS::IAM::ManagedPolicy').find(([id]) => id.includes('ReadStatus'))![0] });
   });
 
   it('grants the execution role only image pull and its log stream', () => {
@@ -273,6 +366,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
       TX_BINDS: '1',
       RX_BINDS: '1',
       TRX_BINDS: '0',
+      ACCOUNT_BINDS: '4',
       MPS_PER_BIND: '50',
       WINDOW_SIZE: '10',
       OUTBOUND_QUEUE_URL: { Ref: expect.stringContaining('ConnectorQueue') },
@@ -320,7 +414,14 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     t.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Handler: 'index.handler',
-      Environment: { Variables: { EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('StreamPublisherBus') } } },
+      Environment: {
+        Variables: {
+          EVENT_BUS_NAME: { Ref: Match.stringLikeRegexp('StreamPublisherBus') },
+          // Powertools Logger and Metrics: the stack name as `service`, the service's metric namespace.
+          POWERTOOLS_SERVICE_NAME: name,
+          POWERTOOLS_METRICS_NAMESPACE: 'SmppConnector',
+        },
+      },
     });
     const failureQueue = resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes('FailureQueue'))![0];
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -349,7 +450,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     const t = template(name);
     const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const byMetric = (metricName: string) => alarms.filter((a) => a.MetricName === metricName);
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(13);
     expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toMatchObject([{ Threshold: 300, ComparisonOperator: 'GreaterThanThreshold' }]);
     expect(byMetric('BindsBound')).toMatchObject([
@@ -369,16 +470,132 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s (c
     expect(resources(t, 'AWS::SNS::Subscription')).toHaveLength(0);
     t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
+
+  it('alarms on each NAT gateway: port allocation errors, and dropped packets above 0.01 % of its traffic', () => {
+    const t = template(name);
+    const nats = resources(t, 'AWS::EC2::NatGateway').map(([id]) => ({ Ref: id }));
+    const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const portAllocation = alarms.filter((a) => a.MetricName === 'ErrorPortAllocation');
+    expect(portAllocation.map((a) => a.Dimensions)).toEqual(nats.map((ref) => [{ Name: 'NatGatewayId', Value: ref }]));
+    expect(portAllocation).toMatchObject(nats.map(() => ({ Namespace: 'AWS/NATGateway', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' })));
+    const drops = alarms.filter((a) => JSON.stringify(a.Metrics ?? []).includes('PacketsDropCount'));
+    expect(drops).toHaveLength(nats.length);
+    for (const [i, alarm] of drops.entries()) {
+      expect(alarm).toMatchObject({ Threshold: 0.01, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 5 });
+      expect(JSON.stringify(alarm.Metrics)).toContain(JSON.stringify(nats[i]));
+    }
+  });
+
+  it('sends failed deployments of the ECS service to the alarm topic', () => {
+    const t = template(name);
+    const service = resources(t, 'AWS::ECS::Service')[0]![0];
+    const topic = resources(t, 'AWS::SNS::Topic')[0]![0];
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Deployment State Change'],
+        resources: [{ Ref: service }],
+        detail: { eventName: ['SERVICE_DEPLOYMENT_FAILED'] },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: topic }, InputTransformer: Match.anyValue() })],
+    });
+  });
+});
+
+describe('a first deploy with -c tasks=0', () => {
+  it('starts no task, and the bind and task alarms keep their actions off', () => {
+    const first = appWith(configuredStacks.slice(0, 1), { tasks: '0' });
+    const [stack] = addConnectorStacks(first, {});
+    const t = Template.fromStack(stack!);
+    t.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 0 });
+    const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    for (const metric of ['BindsBound', 'RunningTaskCount']) {
+      expect(alarms.filter((a) => a.MetricName === metric)).toMatchObject([{ ActionsEnabled: false }]);
+    }
+    t.hasOutput('BindBudget', { Value: '0 tasks, peak 0 during deployments = 0/4 binds' });
+  });
 });
 
 describe('a stack with imported EIPs and an imported secret', () => {
   const name = variant.name;
 
-  it('creates no EIP and binds the NAT gateways to the configured allocations', () => {
+  it('creates no EIP and no IP stack, and binds the NAT gateways to the configured allocations', () => {
     const t = template(name);
     t.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(stacks.has('SmppConnectorIps-imported')).toBe(false);
+    expect(connectors.get(name)!.dependencies).toEqual([]);
     expect(resources(t, 'AWS::EC2::NatGateway').map(([, nat]) => nat.Properties.AllocationId)).toEqual(IMPORTED_EIPS);
-    t.hasOutput('EgressIps', { Value: IMPORTED_EIPS.join(','), Description: Match.stringLikeRegexp('allocation ids') });
+    t.hasOutput('EgressIpAllocationIds', { Value: IMPORTED_EIPS.join(',') });
+  });
+
+  it('looks up the addresses of the imported allocations (ec2:DescribeAddresses) for the EgressIps output, in their order', () => {
+    const t = template(name);
+    const lookups = resources(t, 'Custom::AWS');
+    expect(lookups).toHaveLength(IMPORTED_EIPS.length);
+    lookups.forEach(([, lookup], i) => {
+      const create = JSON.parse(lookup.Properties.Create as string) as Record<string, unknown>;
+      expect(create).toMatchObject({ service: 'EC2', action: 'describeAddresses', parameters: { AllocationIds: [IMPORTED_EIPS[i]] } });
+    });
+    t.hasOutput('EgressIps', { Value: { 'Fn::Join': [',', lookups.map(([id]) => ({ 'Fn::GetAtt': [id, 'Addresses.0.PublicIp'] }))] } });
+    // The lookup may write its logs and read addresses, nothing else.
+    expect(policyActions(t, 'EgressIpLookupRoleDefaultPolicy')).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], ['ec2:DescribeAddresses']]);
+  });
+
+  it("plugs each consumer Lambda into the bus: its filter, a retry policy, an encrypted DLQ, and EventBridge's permission from that rule", () => {
+    const t = template(name);
+    const bus = resources(t, 'AWS::Events::EventBus')[0]![0];
+    const rules = resources(t, 'AWS::Events::Rule').filter(([id]) => id.startsWith('Consumers'));
+    expect(rules.map(([, r]) => r.Properties.EventPattern)).toEqual([
+      { source: ['smpp-connector'], 'detail-type': ['SmsStatusChanged'], detail: { status: ['DELIVERED', 'UNDELIVERED'] } },
+      { source: ['smpp-connector'], 'detail-type': ['SmsReceived'] },
+    ]);
+    const dlqs = resources(t, 'AWS::SQS::Queue').filter(([id]) => id.startsWith('Consumers'));
+    expect(dlqs).toHaveLength(2);
+    const expected = [
+      { arn: BILLING, retries: 185, age: 86_400 },
+      { arn: INBOX, retries: 10, age: 3600 },
+    ];
+    rules.forEach(([ruleId, rule], i) => {
+      expect(rule.Properties.EventBusName).toEqual({ Ref: bus });
+      expect(rule.Properties.Targets).toEqual([
+        expect.objectContaining({
+          Arn: expected[i]!.arn,
+          RetryPolicy: { MaximumRetryAttempts: expected[i]!.retries, MaximumEventAgeInSeconds: expected[i]!.age },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqs[i]![0], 'Arn'] } },
+        }),
+      ]);
+      t.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: expected[i]!.arn,
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      });
+      expect(dlqs[i]![1].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+      t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: dlqs[i]![0] }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } } }),
+          ]),
+        },
+      });
+    });
+    // And an alarm on each dead-letter queue.
+    const alarmed = resources(t, 'AWS::CloudWatch::Alarm')
+      .filter(([, a]) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
+      .map(([, a]) => JSON.stringify(a.Properties.Dimensions));
+    for (const [id] of dlqs) expect(alarmed.some((d) => d.includes(id))).toBe(true);
+  });
+
+  it("archives the bus's events for replay, as long as configured", () => {
+    const t = template(name);
+    t.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [resources(t, 'AWS::Events::EventBus')[0]![0], 'Arn'] },
+      EventPattern: { source: ['smpp-connector'] },
+      RetentionDays: 7,
+    });
+    for (const configured of configuredStacks) template(configured.name).hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30 });
   });
 
   it('reads the imported secret and creates none', () => {

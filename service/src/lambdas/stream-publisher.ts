@@ -1,4 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   changeTime,
   unmarshall,
@@ -7,6 +9,9 @@ import {
   type Item,
   type StreamBatchResponse,
 } from './dynamodb-stream.js';
+import { DetailType, EVENT_SOURCE, type SmsReceivedDetail, type SmsStatusChangedDetail } from './events.js';
+
+export { DetailType, EVENT_SOURCE, type SmsReceivedDetail, type SmsStatusChangedDetail } from './events.js';
 
 /**
  * Publishes the status table's changes to an EventBridge bus that users attach rules to:
@@ -18,44 +23,34 @@ import {
  * fails; it and every later record go back as batchItemFailures, so Lambda retries from there
  * and a message's later status never reaches the bus before an earlier one. Events that did go
  * out before the failure may go out again on the retry: `version` lets consumers drop them.
+ *
+ * This loop is ours, not Powertools' batch utility: its BatchProcessor hands each record to a
+ * handler of its own and reports every failed record while still processing the ones after it,
+ * so a later status of a message could be published before the earlier one that failed (only its
+ * SQS FIFO processor stops at the first failure, and no such processor exists for DynamoDB
+ * streams). It also cannot put up to 10 records into one PutEvents call.
  */
-
-export const EVENT_SOURCE = 'smpp-connector';
-export const DetailType = { StatusChanged: 'SmsStatusChanged', Received: 'SmsReceived' } as const;
 
 /** PutEvents takes at most 10 entries per call. */
 const PUT_EVENTS_MAX = 10;
 
-export interface SmsStatusChangedDetail {
-  id: string;
-  status: string;
-  previousStatus: string | null;
-  to: string | null;
-  segments: number | null;
-  lastError: unknown;
-  updatedAt: string;
-  metadata: unknown;
-  /**
-   * The item's `version` after this change (it grows with every write): `(id, version)` names
-   * one change, so a consumer drops a repeat (a retried batch) and anything older than what it
-   * has seen.
-   */
-  version: number | null;
+/** Where failures are reported: Powertools' Logger on Lambda; the console, or a test's sink, elsewhere. */
+export interface PublisherLog {
+  error(message: string, attributes: Record<string, unknown>): void;
 }
 
-export interface SmsReceivedDetail {
-  id: string;
-  from: string | null;
-  to: string | null;
-  text: string | null;
-  receivedAt: string | null;
+/** What the handler counts: Powertools' Metrics on Lambda (CloudWatch EMF). */
+export interface PublisherMetrics {
+  addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown;
 }
 
 export interface PublisherDeps {
   eventBridge: Pick<EventBridgeClient, 'send'>;
   busName: string;
-  /** Where failures are reported. @defaultvalue console */
-  log?: Pick<Console, 'error'>;
+  /** @defaultvalue console */
+  log?: PublisherLog;
+  /** @defaultvalue none */
+  metrics?: PublisherMetrics;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -130,7 +125,8 @@ function itemKey(record: DynamoDBRecord): string {
  * returned as batchItemFailures, and nothing after it is sent.
  */
 export function createHandler(deps: PublisherDeps): (event: DynamoDBStreamEvent) => Promise<StreamBatchResponse> {
-  const log = deps.log ?? console;
+  const log: PublisherLog = deps.log ?? console;
+  const count = (name: string, value: number) => deps.metrics?.addMetric(name, MetricUnit.Count, value);
   const seqOf = (record: DynamoDBRecord | undefined): string => record?.dynamodb?.SequenceNumber ?? '';
 
   /** Sends one call; the index (in the batch) of its first record that failed, if any. */
@@ -138,15 +134,17 @@ export function createHandler(deps: PublisherDeps): (event: DynamoDBStreamEvent)
     if (chunk.length === 0) return undefined;
     try {
       const out = await deps.eventBridge.send(new PutEventsCommand({ Entries: chunk.map((c) => c.entry) }));
-      if ((out.FailedEntryCount ?? 0) === 0) return undefined;
+      const failedCount = out.FailedEntryCount ?? 0;
+      count('EventsPublished', chunk.length - failedCount);
+      if (failedCount === 0) return undefined;
       // Entries come back in request order; a failed one carries an ErrorCode.
       const j = chunk.findIndex((_, k) => out.Entries?.[k] === undefined || out.Entries[k]?.ErrorCode !== undefined);
       const failed = chunk[Math.max(0, j)];
       const result = out.Entries?.[Math.max(0, j)];
-      log.error(JSON.stringify({ msg: 'event not published', seq: failed?.seq, code: result?.ErrorCode, message: result?.ErrorMessage }));
+      log.error('event not published', { seq: failed?.seq, code: result?.ErrorCode, reason: result?.ErrorMessage });
       return failed?.index;
     } catch (err) {
-      log.error(JSON.stringify({ msg: 'PutEvents failed', count: chunk.length, error: String(err) }));
+      log.error('PutEvents failed', { count: chunk.length, error: String(err) });
       return chunk[0]?.index;
     }
   };
@@ -164,7 +162,7 @@ export function createHandler(deps: PublisherDeps): (event: DynamoDBStreamEvent)
       } catch (err) {
         // Malformed record: it fails (retries, then the on-failure destination keep it), after what came before it.
         failedAt = (await publish(chunk)) ?? i;
-        if (failedAt === i) log.error(JSON.stringify({ msg: 'cannot read stream record', seq: seqOf(record), error: String(err) }));
+        if (failedAt === i) log.error('cannot read stream record', { seq: seqOf(record), error: String(err) });
         break;
       }
       if (entry === undefined) continue;
@@ -180,21 +178,31 @@ export function createHandler(deps: PublisherDeps): (event: DynamoDBStreamEvent)
       inChunk.add(key);
     }
     failedAt ??= await publish(chunk);
-    if (failedAt === undefined) return { batchItemFailures: [] };
-    const retried = records.slice(failedAt);
-    if (retried.length > 1) log.error(JSON.stringify({ msg: 'later records held back for the retry, in order', seq: seqOf(retried[0]), count: retried.length }));
+    const retried = failedAt === undefined ? [] : records.slice(failedAt);
+    count('RecordsRetried', retried.length);
+    if (retried.length > 1) log.error('later records held back for the retry, in order', { seq: seqOf(retried[0]), count: retried.length });
     return { batchItemFailures: retried.map((r) => ({ itemIdentifier: seqOf(r) })) };
   };
 }
 
-let lambdaHandler: ReturnType<typeof createHandler> | undefined;
+// Lambda only. Service name, metrics namespace and log level come from the POWERTOOLS_* variables
+// the CDK construct sets (infra/constructs/stream-publisher.ts).
+const logger = new Logger();
+const metrics = new Metrics();
+let publishBatch: ReturnType<typeof createHandler> | undefined;
 
-/** Lambda entry point: the real client is built on the first invocation. */
-export async function handler(event: DynamoDBStreamEvent): Promise<StreamBatchResponse> {
-  if (lambdaHandler === undefined) {
-    const busName = process.env.EVENT_BUS_NAME;
-    if (!busName) throw new Error('EVENT_BUS_NAME is not set');
-    lambdaHandler = createHandler({ eventBridge: new EventBridgeClient({}), busName });
+/** Lambda entry point: the real client is built on the first invocation; metrics are flushed after each. */
+export async function handler(event: DynamoDBStreamEvent, context: Parameters<Logger['addContext']>[0]): Promise<StreamBatchResponse> {
+  logger.addContext(context);
+  metrics.captureColdStartMetric();
+  try {
+    if (publishBatch === undefined) {
+      const busName = process.env.EVENT_BUS_NAME;
+      if (!busName) throw new Error('EVENT_BUS_NAME is not set');
+      publishBatch = createHandler({ eventBridge: new EventBridgeClient({}), busName, log: logger, metrics });
+    }
+    return await publishBatch(event);
+  } finally {
+    metrics.publishStoredMetrics();
   }
-  return lambdaHandler(event);
 }
