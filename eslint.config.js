@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.cache/', 'bench-results/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.cache/', 'bench-results/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,6 +19,11 @@ export default tseslint.config(
   },
   {
     files: ['service/src/aws/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['smpp', '../smpp/*'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['smpp', '../smpp/*', '../../smpp/*'] }] },
+  },
+  {
+    // core/ holds the pure rules (docs/architecture.md §2): no AWS SDK, no PDUs, no adapters.
+    files: ['service/src/core/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', 'smpp', '../smpp/*', '../aws/*'] }] },
   },
 );

@@ -72,6 +72,18 @@ export interface Config {
   visibilityTimeoutSeconds: number;
   /** The queue's redrive maxReceiveCount: the attempt that reaches it records FAILED before the DLQ. @defaultvalue 10 */
   maxReceiveCount: number;
+  /**
+   * Binds the account allows for its system_id, shared by every process that binds with it (all
+   * tasks, old and new during a deployment, the operator's tool): the number of bind slots leased
+   * in the messages table. At least this process's own binds. @defaultvalue 4 (8x8's limit)
+   */
+  accountBinds: number;
+  /**
+   * Seconds a bind slot's lease lasts; renewed every third of it while the bind lives. A crashed
+   * task's slots are free again after at most this long; a bound session whose renewals keep
+   * failing closes a sixth of it before the expiry. 10 s – 5 min. @defaultvalue 30
+   */
+  bindLeaseSeconds: number;
 }
 
 const bool = z
@@ -119,6 +131,8 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(20_000),
   VISIBILITY_TIMEOUT_SECONDS: int(10, 43_200).default(15),
   MAX_RECEIVE_COUNT: int(1, 1000).default(10),
+  ACCOUNT_BINDS: int(1, 1000).default(4),
+  BIND_LEASE_SECONDS: int(10, 300).default(30),
 });
 
 type Env = z.output<typeof schema>;
@@ -147,6 +161,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   if (v.RX_BINDS !== undefined && v.TRX_BINDS !== undefined && v.RX_BINDS + v.TRX_BINDS < 1) {
     problems.push('RX_BINDS + TRX_BINDS must be at least 1 (receipts would be lost)');
+  }
+  // Each bind holds one of the account's slots: a process with more binds than slots could never bind them all.
+  if (v.TX_BINDS !== undefined && v.RX_BINDS !== undefined && v.TRX_BINDS !== undefined && v.ACCOUNT_BINDS !== undefined) {
+    const own = v.TX_BINDS + v.RX_BINDS + v.TRX_BINDS;
+    if (own > v.ACCOUNT_BINDS) problems.push(`TX_BINDS + RX_BINDS + TRX_BINDS (${own}) must not exceed ACCOUNT_BINDS (${v.ACCOUNT_BINDS}), the binds the account allows`);
   }
   // A dead link is detected by an unanswered enquire_link; it must be able to time out before the next one.
   if (v.ENQUIRE_LINK_INTERVAL_MS !== undefined && v.RESPONSE_TIMEOUT_MS !== undefined && v.ENQUIRE_LINK_INTERVAL_MS <= v.RESPONSE_TIMEOUT_MS) {
@@ -193,6 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     visibilityTimeoutSeconds: e.VISIBILITY_TIMEOUT_SECONDS,
     maxReceiveCount: e.MAX_RECEIVE_COUNT,
+    accountBinds: e.ACCOUNT_BINDS,
+    bindLeaseSeconds: e.BIND_LEASE_SECONDS,
   });
 }
 

@@ -6,9 +6,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient, OutboundQueue } from './aws/queue.js';
 
+import { BindLease } from './aws/bind-lease.js';
 import { MoStore } from './aws/mo-store.js';
 import { createSecretsManagerClient, SecretCredentials, StaticCredentials } from './aws/secrets.js';
-import { StatusStore } from './aws/status-store.js';
+import { StatusStore } from './aws/status-store/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -18,6 +19,7 @@ import { EmfMetrics, noMetrics, type Metrics } from './metrics.js';
 import { InboundPipeline } from './pipeline/inbound.js';
 import { OutboundPipeline } from './pipeline/outbound.js';
 import type { CredentialsProvider } from './smpp/bind.js';
+import type { BindSlots } from './smpp/bind-slots.js';
 import { SmppClient } from './smpp/client.js';
 
 export interface ServiceDeps {
@@ -73,9 +75,20 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     logger,
   });
   const inbound = new InboundPipeline({ store, mo, logger, metrics, clock });
+  // The account's bind budget, leased per slot in the messages table: no bind connects without one.
+  const slots: BindSlots = new BindLease({
+    client: dynamodb,
+    tableName: config.aws.tableName,
+    accountBinds: config.accountBinds,
+    owner,
+    leaseMs: config.bindLeaseSeconds * 1000,
+    clock,
+    logger,
+  });
   const smpp = new SmppClient({
     ...config.smpp,
     credentials,
+    slots,
     onDeliver: inbound.onDeliver,
     logger,
     clock,

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../service/src/aws/queue.js';
-import { StatusStore } from '../../service/src/aws/status-store.js';
+import { StatusStore } from '../../service/src/aws/status-store/index.js';
 import { createMessagesTable, localAwsEnv, startLocalAws, type LocalAws } from '../../service/src/local/emulators.js';
 
 export interface LocalEnvironment {

@@ -11,9 +11,9 @@
  * these faults judges a message, so a permanent failure means a fault was misclassified.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { CORRELATION_PREFIX, type StatusItem } from '../../service/src/aws/status-store.js';
+import { CORRELATION_PREFIX, type StatusItem } from '../../service/src/aws/status-store/index.js';
 import { isFinal } from '../../service/src/domain.js';
-import { smscIdKeys } from '../../service/src/smpp/message-id.js';
+import { KeyIndex, smscIdKeys } from '../../service/src/core/receipt-keys.js';
 import type { ReceiptStat, SmscSimulator } from '../../service/src/sim/smsc-simulator.js';
 import type { LocalEnvironment } from './environment.js';
 import type { FaultJob } from './jobs.js';
@@ -122,12 +122,13 @@ export async function checkLedger(input: LedgerInput): Promise<LedgerResult> {
     if (extra > unknown * parts) problems.push(`${j.id}: SMSC accepted it ${accepted} time(s) for ${parts} part(s) with only ${unknown} unknown outcome(s)`);
   }
 
-  // 3. every acknowledged receipt stored.
-  const onMessages = new Set<string>();
+  // 3. every acknowledged receipt stored: on a final part recorded under the same id (an exact key
+  // match, core/receipt-keys.ts; the simulator's smscMessageId is the id as its response gave it).
+  const onMessages = new KeyIndex<true>();
   for (const item of items.values()) {
-    for (const p of Object.values(item.parts)) if (p.smscMessageId !== undefined && isFinal(p.status)) onMessages.add(p.smscMessageId);
+    for (const p of Object.values(item.parts)) if (p.smscMessageId !== undefined && isFinal(p.status)) onMessages.add(smscIdKeys(p.smscMessageId), true);
   }
-  const notOnMessages = [...new Set(sim.acknowledgedReceipts.map((r) => r.smscMessageId))].filter((id) => !onMessages.has(id));
+  const notOnMessages = [...new Set(sim.acknowledgedReceipts.map((r) => r.smscMessageId))].filter((id) => onMessages.find(smscIdKeys(id))?.match !== 'exact');
   let parked = 0;
   await mapLimit(notOnMessages, 8, async (smscId) => {
     const found = await Promise.all(

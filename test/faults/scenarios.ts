@@ -9,6 +9,7 @@
 import type { SmscSimulatorOptions } from '../../service/src/sim/smsc-simulator.js';
 import { longestGapSeconds, type FaultContext, type RigOptions } from './harness.js';
 import { startSecretsStandIn } from './secrets-stand-in.js';
+import { leaseScenarios } from './scenarios-lease.js';
 import { moScenarios } from './scenarios-mo.js';
 import { smppScenarios } from './scenarios-smpp.js';
 import { storeScenarios } from './scenarios-store.js';
@@ -322,6 +323,7 @@ export const scenarios: Scenario[] = [
   ...smppScenarios,
   ...moScenarios,
   ...storeScenarios,
+  ...leaseScenarios,
 ];
 
 /**

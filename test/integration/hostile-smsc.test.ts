@@ -1,7 +1,7 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StatusStore } from '../../service/src/aws/status-store.js';
+import { StatusStore } from '../../service/src/aws/status-store/index.js';
 import { loadConfig } from '../../service/src/config.js';
 import { STATUS_RANK } from '../../service/src/domain.js';
 import { createQueues } from '../../service/src/local/emulators.js';

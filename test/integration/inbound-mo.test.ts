@@ -9,7 +9,7 @@ import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/clien
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fromItem } from '../../service/src/aws/item-codec.js';
 import { MoStore } from '../../service/src/aws/mo-store.js';
-import { StatusStore } from '../../service/src/aws/status-store.js';
+import { StatusStore } from '../../service/src/aws/status-store/index.js';
 import type { DynamoDBRecord } from '../../service/src/lambdas/dynamodb-stream.js';
 import { toEvent } from '../../service/src/lambdas/stream-publisher.js';
 import { silentLogger } from '../../service/src/logger.js';

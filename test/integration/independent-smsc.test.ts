@@ -7,7 +7,7 @@
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatusStore, type StatusItem } from '../../service/src/aws/status-store.js';
+import { StatusStore, type StatusItem } from '../../service/src/aws/status-store/index.js';
 import { loadConfig } from '../../service/src/config.js';
 import { createQueues } from '../../service/src/local/emulators.js';
 import { silentLogger } from '../../service/src/logger.js';

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../service/src/config.js';
 import { silentLogger } from '../../service/src/logger.js';
-import { smscIdKeys } from '../../service/src/smpp/message-id.js';
+import { smscIdKeys } from '../../service/src/core/receipt-keys.js';
 import { SmscSimulator } from '../../service/src/sim/smsc-simulator.js';
 import { sendDirect } from '../../service/src/tools/smpp-tool.js';
 import { startScriptedSmsc } from '../support/scripted-smsc.js';
 
 // Counted, not replaced: the tool's matching cost shows in how often it derives correlation keys.
-vi.mock('../../service/src/smpp/message-id.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../service/src/smpp/message-id.js')>();
+vi.mock('../../service/src/core/receipt-keys.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../service/src/core/receipt-keys.js')>();
   return { ...original, smscIdKeys: vi.fn(original.smscIdKeys) };
 });
 

@@ -6,10 +6,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageStatus, type ErrorDetail, type Job, type Receipt, type ReceiptStatus } from '../../service/src/domain.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StatusStore, type ClaimOptions, type StatusItem } from '../../service/src/aws/status-store.js';
+import { MoStore } from '../../service/src/aws/mo-store.js';
+import { StatusStore, type ClaimOptions, type StatusItem } from '../../service/src/aws/status-store/index.js';
 import { useLocalAws, uniqueName } from '../support/aws.js';
 import { countCalls, type CallCounter } from '../support/sdk-counter.js';
-import { smscIdKeys } from '../../service/src/smpp/message-id.js';
+import { smscIdKeys } from '../../service/src/core/receipt-keys.js';
 
 const aws = useLocalAws();
 let tableName: string;
@@ -479,15 +480,16 @@ describe('StatusStore (DynamoDB Local)', () => {
       expect(item.reason).toBeUndefined();
     });
 
-    it('stores an MO message as its own item', async () => {
+    it('reads an MO message the MO store wrote as its own item', async () => {
       // Prepare
       const store = makeStore();
-      const mo = { from: '+6598765432', to: '12345', text: 'STOP ☺', dataCoding: 8, receivedAt: new Date(T0).toISOString(), parts: 1 };
+      const moStore = new MoStore({ client: aws.dynamodb, tableName, clock: () => T0 });
+      const part = { from: '+6598765432', to: '12345', text: `STOP ☺ ${uniqueName('mo')}`, dataCoding: 8, receivedAt: new Date(T0).toISOString() };
       // Act
-      const id = await store.recordMo(mo);
+      const id = (await moStore.addPart(part)).recorded[0]?.id ?? '';
       // Assess
       expect(id).toMatch(/^MO#[0-9a-f-]{36}$/);
-      expect(await store.getMo(id)).toEqual({ id, kind: 'MO', ...mo, expiresAt: T0 / 1000 + 30 * 86_400 });
+      expect(await store.getMo(id)).toEqual({ id, kind: 'MO', ...part, parts: 1, expiresAt: T0 / 1000 + 30 * 86_400 });
       expect(await store.get(id)).toBeUndefined();
     });
 

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CORRELATION_PREFIX, StatusStore, type StatusItem } from '../../service/src/aws/status-store.js';
-import { smscIdKeys } from '../../service/src/smpp/message-id.js';
+import { CORRELATION_PREFIX, StatusStore, type StatusItem } from '../../service/src/aws/status-store/index.js';
+import { KeyIndex, smscIdKeys } from '../../service/src/core/receipt-keys.js';
 import { loadConfig, type Config } from '../../service/src/config.js';
 import { isFinal, STATUS_RANK } from '../../service/src/domain.js';
 import { createQueues } from '../../service/src/local/emulators.js';
@@ -128,12 +128,13 @@ export async function ledger(stack: TestStack, jobs: Array<SmsInput & { id: stri
     duplicates += extra;
     if (extra > item.unknownOutcomes * parts) problems.push(`${j.id}: accepted ${accepted} times for ${parts} part(s) with ${item.unknownOutcomes} unknown outcome(s)`);
   }
-  const storedIds = new Set<string>();
-  for (const item of items.values()) for (const p of Object.values(item.parts)) if (p.smscMessageId && isFinal(p.status)) storedIds.add(p.smscMessageId);
+  // Stored on its part: a final part recorded under the same id (an exact key match, core/receipt-keys.ts).
+  const stored = new KeyIndex<true>();
+  for (const item of items.values()) for (const p of Object.values(item.parts)) if (p.smscMessageId && isFinal(p.status)) stored.add(smscIdKeys(p.smscMessageId), true);
   const ours = new Set(jobs.map((j) => j.to.replace(/^\+/, '')));
   const ackedNotStored = stack.sim.acknowledgedReceipts.filter((r) => {
     const sub = stack.sim.submissions.find((s) => s.smscMessageId === r.smscMessageId);
-    return sub !== undefined && ours.has(sub.destinationAddr) && !storedIds.has(r.smscMessageId);
+    return sub !== undefined && ours.has(sub.destinationAddr) && stored.find(smscIdKeys(r.smscMessageId))?.match !== 'exact';
   });
   // A receipt for a submit whose response was lost has no message to land on: it must be parked.
   let parked = 0;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isFinal } from '../../service/src/domain.js';
-import { smscIdKeys } from '../../service/src/smpp/message-id.js';
+import { smscIdKeys } from '../../service/src/core/receipt-keys.js';
 import { isReceipt, normalizeReceiptDate, parseReceipt } from '../../service/src/smpp/receipt.js';
 import { receiptFields, receiptFixtures } from './fixtures/receipts.js';
 

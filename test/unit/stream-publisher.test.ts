@@ -230,6 +230,32 @@ describe('stream publisher', () => {
     expect(detailOf(eb.calls[0]?.[0])).toMatchObject({ id: 'job-v', status: 'DELIVERED', version: 7 });
   });
 
+  it('counts published events and held-back records as metrics (Powertools Metrics on Lambda)', async () => {
+    // Prepare: the 3rd entry of 4 is refused.
+    const eb = fakeEventBridge((entries) => ({
+      FailedEntryCount: 1,
+      Entries: entries.map((_, i) => (i === 2 ? { ErrorCode: 'InternalFailure' } : { EventId: `e${i}` })),
+    }));
+    const counted: [string, string, number][] = [];
+    const metrics = { addMetric: (name: string, unit: 'Count', value: number) => counted.push([name, unit, value]) };
+    const records = Array.from({ length: 4 }, (_, i) => record('INSERT', message(`c-${i}`, 'SUBMITTING')));
+    // Act
+    await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent, metrics })({ Records: records });
+    // Assess
+    expect(counted).toEqual([
+      ['EventsPublished', 'Count', 3],
+      ['RecordsRetried', 'Count', 2],
+    ]);
+  });
+
+  it('reports failures as a message with attributes, the way Powertools Logger takes them', async () => {
+    const eb = fakeEventBridge(() => new Error('ThrottlingException'));
+    const logged: [string, Record<string, unknown>][] = [];
+    const r = record('INSERT', message('l-1', 'SUBMITTING'));
+    await createHandler({ eventBridge: eb.client, busName: 'bus', log: { error: (m, a) => logged.push([m, a]) } })({ Records: [r] });
+    expect(logged).toEqual([['PutEvents failed', { count: 1, error: 'Error: ThrottlingException' }]]);
+  });
+
   it('accepts the stream time as the SDK gives it locally (a Date)', async () => {
     const eb = fakeEventBridge();
     const r = record('INSERT', message('job-5', 'SUBMITTING'));

@@ -5,7 +5,7 @@
  * over every receiver bind of the system_id) and a task may stop at any moment. It knows no SMPP:
  * a part is plain data, its text already decoded.
  *
- * ## Items (in the messages table; see the item model in status-store.ts)
+ * ## Items (in the messages table; see the item model in status-store/item-model.ts)
  *
  * ### MOPART — `id` = `MOPART#` + group key
  * One per message being assembled, never published downstream. The group key is 32 hex digits of
@@ -54,12 +54,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ConfigError, StoreError } from '../errors.js';
 import { Expr, fromItem, key, toItem } from './item-codec.js';
-import { ItemKind, MO_PREFIX, type MoItem } from './status-store.js';
+import { ItemKind, MO_PREFIX, MOPART_PREFIX, type MoItem } from './status-store/item-model.js';
 
 /** Prefix of MOPART items' ids. */
-export const MO_GROUP_PREFIX = 'MOPART#';
+export const MO_GROUP_PREFIX = MOPART_PREFIX;
 /** The `kind` of MOPART items (the stream publisher ignores every kind but MESSAGE and MO). */
-export const MO_GROUP_KIND = 'MOPART';
+export const MO_GROUP_KIND = ItemKind.MOPART;
 
 /** Identical single-part texts closer together than this are one message redelivered. */
 export const SINGLE_PART_REPEAT_WINDOW_MS = 60_000;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { StatusItem } from '../aws/status-store.js';
+import type { StatusItem } from '../aws/status-store/index.js';
 import { within } from '../clock.js';
 import { isFinal, type MessageStatus } from '../domain.js';
 import { percentile } from '../tools/smpp-tool.js';

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../aws/queue.js';
-import { StatusStore } from '../aws/status-store.js';
+import { StatusStore } from '../aws/status-store/index.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createHandler } from '../lambdas/stream-publisher.js';
@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     dynamodb,
     streams: new DynamoDBStreamsClient({}),
     tableName,
-    handler: createHandler({ eventBridge: bus, busName: 'local', log: { error: (m: string) => logger.error({ lambda: m }, 'stream publisher') } }),
+    handler: createHandler({ eventBridge: bus, busName: 'local', log: { error: (m: string, detail?: object) => logger.error({ lambda: m, ...detail }, 'stream publisher') } }),
   });
   await runner.start();
   stops.push(() => runner.stop());

@@ -1,6 +1,6 @@
 import type { Receipt, ReceiptStatus } from '../domain.js';
 import { alphabetOf, decodeText } from './encoding.js';
-import { smscIdKeys } from './message-id.js';
+import { smscIdKeys } from '../core/receipt-keys.js';
 
 /** The deliver_sm fields receipts and MO handling need, copied out of the PDU. */
 export interface DeliverFields {

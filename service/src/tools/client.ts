@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../aws/queue.js';
-import { StatusStore, type StatusItem } from '../aws/status-store.js';
+import { StatusStore, type StatusItem } from '../aws/status-store/index.js';
 import { jobSchema } from '../job.js';
 
 /** What a producer passes: the job contract (README, "The job"), id optional (a UUID is made). */

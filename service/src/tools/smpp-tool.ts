@@ -2,17 +2,47 @@ import { createSecretsManagerClient, SecretCredentials, StaticCredentials } from
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { isFinal, type Receipt, type ReceiptStatus } from '../domain.js';
+import { BindError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MetricName, type Metrics } from '../metrics.js';
 import { toSmppAddress } from '../smpp/address.js';
 import type { CredentialsProvider } from '../smpp/bind.js';
+import type { BindSlots, HeldSlot, SlotAttempt } from '../smpp/bind-slots.js';
 import { SmppClient, type SubmitResult } from '../smpp/client.js';
-import { smscIdKeys } from '../smpp/message-id.js';
+import { KeyIndex, smscIdKeys } from '../core/receipt-keys.js';
 import { isReceipt, parseReceipt } from '../smpp/receipt.js';
 import { ReferenceCounter, segmentText } from '../smpp/segment.js';
 import { SmppSession, type BindType } from '../smpp/session.js';
 
-/** Operator checks and direct sends against the configured SMSC (no SQS, no DynamoDB). */
+/**
+ * Operator checks and direct sends against the configured SMSC (no SQS). Each bind holds a slot of
+ * the account's bind budget first, as the service's binds do (smpp-cli.ts wires the DynamoDB lease):
+ * the tool binds with the same system_id as the running tasks and must never push the account
+ * over its limit.
+ */
+
+/** What the tool's binds share with the service's. */
+export interface ToolDeps {
+  /** The account's bind slots; absent only where a test exercises the SMPP side alone. */
+  slots?: BindSlots;
+}
+
+/** No bind slot could be had: the tool binds nothing rather than exceed the account's budget. */
+export class NoBindSlotError extends BindError {
+  constructor(readonly attempt: Exclude<SlotAttempt, { outcome: 'held' }>) {
+    super(ErrorCode.SMPP_BIND_REFUSED, noSlotMessage(attempt));
+  }
+}
+
+/** What the operator reads when no slot is free, or the slot table cannot be reached. */
+export function noSlotMessage(attempt: Exclude<SlotAttempt, { outcome: 'held' }>): string {
+  if (attempt.outcome === 'unavailable') return `cannot reach the bind slot table, so not binding without a slot: ${attempt.reason}`;
+  const holders = attempt.holders.map((h) => `slot ${h.slot}: ${h.owner} ${h.bind} until ${new Date(h.expiresAt).toISOString()}`).join('; ');
+  return (
+    `no bind slot free: all ${attempt.holders.length} binds of the account are held (${holders}). ` +
+    'Free one first (scale the service in by one task, or lower its TX_BINDS / RX_BINDS), or bind fewer types here (e.g. RX_BINDS=0 for a send without --wait-receipts), then run this again'
+  );
+}
 
 export function credentialsFor(config: Readonly<Config>): CredentialsProvider {
   return config.smpp.credentialsSecretId
@@ -29,8 +59,8 @@ export interface BindCheck {
   commandStatus?: number;
 }
 
-/** Binds once per configured bind type, measures enquire_link round trips, unbinds. */
-export async function checkConnection(config: Readonly<Config>, logger: Logger, samples = 5): Promise<BindCheck[]> {
+/** Binds once per configured bind type (each holding a slot while it is bound), measures enquire_link round trips, unbinds. */
+export async function checkConnection(config: Readonly<Config>, logger: Logger, samples = 5, deps: ToolDeps = {}): Promise<BindCheck[]> {
   const types: BindType[] = [];
   if (config.smpp.txBinds > 0) types.push('transmitter');
   if (config.smpp.rxBinds > 0) types.push('receiver');
@@ -38,15 +68,23 @@ export async function checkConnection(config: Readonly<Config>, logger: Logger, 
   const credentials = credentialsFor(config);
   const results: BindCheck[] = [];
   for (const bindType of types) {
+    let held: HeldSlot | undefined;
     try {
+      const creds = await credentials.get();
+      if (deps.slots) {
+        const attempt = await deps.slots.acquire({ systemId: creds.systemId, bind: `check:${bindType}` });
+        if (attempt.outcome !== 'held') throw new NoBindSlotError(attempt);
+        held = attempt.slot;
+      }
       const session = await SmppSession.open({
         ...config.smpp,
         bindType,
-        credentials: await credentials.get(),
+        credentials: creds,
         logger,
         clock: systemClock,
         onDeliver: () => Promise.reject(new Error('check only: the SMSC will redeliver')),
       });
+      void held?.lost.then((reason) => session.close(`bind slot lost: ${reason}`));
       const rtts: number[] = [];
       for (let i = 0; i < samples; i++) {
         const t0 = performance.now();
@@ -59,6 +97,8 @@ export async function checkConnection(config: Readonly<Config>, logger: Logger, 
     } catch (err) {
       const e = err as Error & { commandStatus?: number };
       results.push({ bindType, ok: false, error: e.message, ...(e.commandStatus !== undefined && { commandStatus: e.commandStatus }) });
+    } finally {
+      await held?.release();
     }
   }
   return results;
@@ -98,12 +138,11 @@ interface TrackedPart {
 
 /**
  * Receipts against the parts a run submitted, per part: each receipt is matched in constant time
- * through maps from correlation key to part (a scan of every receipt per arrival took ~100 s for
- * 20,000). Keys follow smscIdKeys' contract: an exact key match wins over a secondary reading.
+ * through an index from correlation key to part (a scan of every receipt per arrival took ~100 s for
+ * 20,000), by the store's own rule (core/receipt-keys.ts): an exact key match wins over a reading.
  */
 export class ReceiptTally {
-  private readonly exact = new Map<string, TrackedPart>();
-  private readonly secondary = new Map<string, TrackedPart>();
+  private readonly index = new KeyIndex<TrackedPart>();
   private readonly parts: TrackedPart[] = [];
   /** Receipts that came before their part was known; matched when it is. */
   private early: Receipt[] | undefined = [];
@@ -115,9 +154,7 @@ export class ReceiptTally {
   expect(smscMessageId: string): void {
     const part: TrackedPart = { final: undefined, latest: undefined };
     this.parts.push(part);
-    const [exact, ...readings] = smscIdKeys(smscMessageId);
-    if (exact !== undefined && !this.exact.has(exact)) this.exact.set(exact, part);
-    for (const k of readings) if (!this.secondary.has(k)) this.secondary.set(k, part);
+    this.index.add(smscIdKeys(smscMessageId), part);
   }
 
   /** Every part is registered: receipts that came early are matched now, later ones on arrival. */
@@ -170,14 +207,7 @@ export class ReceiptTally {
   }
 
   private find(id: string): TrackedPart | undefined {
-    const keys = smscIdKeys(id);
-    const [exact] = keys;
-    // This id's exact key against the parts' exact keys first; then its reading against their
-    // exact keys (hex receipt, decimal response); only then any of its keys against their readings.
-    if (exact !== undefined && this.exact.has(exact)) return this.exact.get(exact);
-    for (const k of keys.slice(1)) if (this.exact.has(k)) return this.exact.get(k);
-    for (const k of keys) if (this.secondary.has(k)) return this.secondary.get(k);
-    return undefined;
+    return this.index.find(smscIdKeys(id))?.value;
   }
 }
 
@@ -190,6 +220,7 @@ export async function sendDirect(
   config: Readonly<Config>,
   logger: Logger,
   opts: { to: string; from: string; text: string; count: number; waitReceipts: boolean; receiptTimeoutMs: number },
+  deps: ToolDeps = {},
 ): Promise<SendReport> {
   let throttled = 0;
   const metrics: Metrics = {
@@ -204,6 +235,7 @@ export async function sendDirect(
   const client = new SmppClient({
     ...config.smpp,
     credentials: credentialsFor(config),
+    ...(deps.slots && { slots: deps.slots }),
     logger,
     clock: systemClock,
     metrics,
@@ -217,8 +249,7 @@ export async function sendDirect(
       setImmediate(() => onReceipt());
     },
   });
-  client.start();
-  await client.whenReady(1, opts.waitReceipts ? 1 : 0);
+  await bindAll(client, opts.waitReceipts ? 1 : 0);
   const refs = new ReferenceCounter();
   const source = toSmppAddress(opts.from);
   const destination = toSmppAddress(opts.to);
@@ -268,4 +299,23 @@ export async function sendDirect(
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
     elapsedMs: Math.round(elapsedMs),
   };
+}
+
+/**
+ * Starts the client and waits until it is ready to send. A bind that finds no slot would wait for
+ * one; an operator gets the reason at once instead, and whatever was bound is let go.
+ */
+async function bindAll(client: SmppClient, rx: number): Promise<void> {
+  let onSlotWait: (attempt: Exclude<SlotAttempt, { outcome: 'held' }>) => void = () => undefined;
+  const noSlot = new Promise<never>((_, reject) => (onSlotWait = (attempt) => reject(new NoBindSlotError(attempt))));
+  for (const b of client.binds) b.on('slot-wait', onSlotWait);
+  client.start();
+  try {
+    await Promise.race([client.whenReady(1, rx), noSlot]);
+  } catch (err) {
+    await client.stop(2000);
+    throw err;
+  } finally {
+    for (const b of client.binds) b.off('slot-wait', onSlotWait);
+  }
 }
