@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MessageStatus } from '../service/src/domain.js';
+import { SERVICE_DEFAULTS } from '../service/src/config.js';
 import { ConfigError } from '../service/src/errors.js';
 
 /**
@@ -75,23 +76,23 @@ const stackSchema = z
     /** SMSC host name: smpp.8x8.com (Asia Pacific) or smpp.8x8.uk (Europe). */
     smppHost: z.string().regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a host name'),
     /** @default 2776 (8x8's TLS port; 2775 is the plaintext legacy port) */
-    smppPort: int(1, 65535).default(2776),
+    smppPort: int(1, 65535).default(SERVICE_DEFAULTS.SMPP_PORT),
     /** @default true */
-    smppTls: z.boolean().default(true),
+    smppTls: z.boolean().default(SERVICE_DEFAULTS.SMPP_TLS),
     /** @default 'TLSv1.3' (what 8x8 offers on 2776) */
-    smppTlsMinVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+    smppTlsMinVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default(SERVICE_DEFAULTS.SMPP_TLS_MIN_VERSION),
     /** Binds per task, by type. @default 1 / 1 / 0 (8x8 advises separate TX and RX binds) */
-    txBinds: int(0, 64).default(1),
-    rxBinds: int(0, 64).default(1),
-    trxBinds: int(0, 64).default(0),
+    txBinds: int(0, 64).default(SERVICE_DEFAULTS.TX_BINDS),
+    rxBinds: int(0, 64).default(SERVICE_DEFAULTS.RX_BINDS),
+    trxBinds: int(0, 64).default(SERVICE_DEFAULTS.TRX_BINDS),
     /** Fargate tasks. 0 deploys everything but the running service (first deploy, before 8x8 whitelists the IPs). @default 2 */
     tasks: int(0, 100).default(2),
     /** Concurrent binds the account (system_id) may hold across all tasks. @default 4 (8x8's baseline) */
-    accountBinds: int(1, 1000).default(4),
+    accountBinds: int(1, 1000).default(SERVICE_DEFAULTS.ACCOUNT_BINDS),
     /** @default 50 (8x8's baseline MPS per bind) */
-    mpsPerBind: int(1, 100_000).default(50),
+    mpsPerBind: int(1, 100_000).default(SERVICE_DEFAULTS.MPS_PER_BIND),
     /** @default 10 */
-    windowSize: int(1, 1000).default(10),
+    windowSize: int(1, 1000).default(SERVICE_DEFAULTS.WINDOW_SIZE),
     /** Availability zones of the VPC. @default 2 */
     maxAzs: int(2, 6).default(2),
     /** NAT gateways, one Elastic IP each: the egress IPs 8x8 whitelists. @default 2 */
@@ -113,16 +114,16 @@ const stackSchema = z
     /** Where alarms are e-mailed. @default - no subscription, only the SNS topic */
     alarmEmail: z.email('must be an e-mail address').optional(),
     /** @default 'info' */
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default(SERVICE_DEFAULTS.LOG_LEVEL),
     /** @default 30 */
     logRetentionDays: z
       .number()
       .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
       .default(30),
     /** Drain deadline on SIGTERM; ECS's stopTimeout is this plus a margin, at most 120 s. @default 20000 */
-    shutdownGraceMs: int(0, (MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS) * 1000).default(20_000),
+    shutdownGraceMs: int(0, (MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS) * 1000).default(SERVICE_DEFAULTS.SHUTDOWN_GRACE_MS),
     /** @default 30 */
-    messageTtlDays: int(1, 3650).default(30),
+    messageTtlDays: int(1, 3650).default(SERVICE_DEFAULTS.MESSAGE_TTL_DAYS),
     /** Task size. @default 512 CPU units / 1024 MiB */
     cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(512),
     memoryMiB: int(512, 30_720).default(1024),

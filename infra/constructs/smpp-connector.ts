@@ -1,3 +1,4 @@
+import { SERVICE_DEFAULTS, type ServiceEnvName } from '../../service/src/config.js';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -176,6 +177,7 @@ export class SmppConnector extends Construct {
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'service' }),
       stopTimeout: Duration.seconds(stopTimeout),
+      // Typed by the service's own list of variables: a name it does not read fails the build.
       environment: {
         SMPP_HOST: p.smppHost,
         SMPP_PORT: String(p.smppPort),
@@ -200,7 +202,7 @@ export class SmppConnector extends Construct {
         MAX_RECEIVE_COUNT: String(p.maxReceiveCount),
         // The `Service` dimension of the EMF metrics the alarms watch.
         SERVICE_NAME: this.serviceName,
-      },
+      } satisfies Partial<Record<ServiceEnvName | 'SERVICE_NAME', string>>,
       // Liveness, not readiness: an SMSC outage or refused binds must not get tasks killed and
       // replaced (each replacement only adds bind attempts); BindsBound and its alarm cover that.
       // The slim image has no curl; node is there.
@@ -256,25 +258,27 @@ export class SmppConnector extends Construct {
 export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'] as const;
 
 /** Defaults of the optional props, apart from the builder. */
+const S = SERVICE_DEFAULTS;
+/** Defaults of the props; those the service also has come from its own defaults (service/src/config.ts). */
 export const SMPP_CONNECTOR_DEFAULTS = {
-  smppPort: 2776,
-  smppTls: true,
-  smppTlsMinVersion: 'TLSv1.3',
-  txBinds: 1,
-  rxBinds: 1,
-  trxBinds: 0,
+  smppPort: S.SMPP_PORT,
+  smppTls: S.SMPP_TLS,
+  smppTlsMinVersion: S.SMPP_TLS_MIN_VERSION,
+  txBinds: S.TX_BINDS,
+  rxBinds: S.RX_BINDS,
+  trxBinds: S.TRX_BINDS,
   tasks: 2,
-  accountBinds: 4,
-  mpsPerBind: 50,
-  windowSize: 10,
-  logLevel: 'info',
-  shutdownGraceMs: 20_000,
-  messageTtlDays: 30,
+  accountBinds: S.ACCOUNT_BINDS,
+  mpsPerBind: S.MPS_PER_BIND,
+  windowSize: S.WINDOW_SIZE,
+  logLevel: S.LOG_LEVEL,
+  shutdownGraceMs: S.SHUTDOWN_GRACE_MS,
+  messageTtlDays: S.MESSAGE_TTL_DAYS,
   cpu: 512,
   memoryLimitMiB: 1024,
-  maxReceiveCount: 10,
-  visibilityTimeout: Duration.seconds(15),
-  healthPort: 8080,
+  maxReceiveCount: S.MAX_RECEIVE_COUNT,
+  visibilityTimeout: Duration.seconds(S.VISIBILITY_TIMEOUT_SECONDS),
+  healthPort: S.HEALTH_PORT,
 } as const satisfies Partial<SmppConnectorProps>;
 
 type Defaulted = keyof typeof SMPP_CONNECTOR_DEFAULTS;

@@ -99,41 +99,72 @@ const int = (min: number, max: number) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
+/**
+ * Defaults of the service's settings, by environment variable: the one place they are written. The
+ * CDK construct (infra/) takes its own defaults from here, so a stack and a task started without it agree.
+ */
+export const SERVICE_DEFAULTS = Object.freeze({
+  SMPP_PORT: 2776,
+  SMPP_TLS: true,
+  SMPP_TLS_MIN_VERSION: 'TLSv1.3',
+  SMPP_SYSTEM_TYPE: '',
+  SMPP_CONCAT: 'udh8',
+  TX_BINDS: 1,
+  RX_BINDS: 1,
+  TRX_BINDS: 0,
+  MPS_PER_BIND: 50,
+  WINDOW_SIZE: 10,
+  RESPONSE_TIMEOUT_MS: 10_000,
+  ENQUIRE_LINK_INTERVAL_MS: 30_000,
+  MESSAGE_TTL_DAYS: 30,
+  MO_REASSEMBLY_TIMEOUT_SECONDS: 300,
+  LOG_LEVEL: 'info',
+  HEALTH_PORT: 8080,
+  SHUTDOWN_GRACE_MS: 20_000,
+  VISIBILITY_TIMEOUT_SECONDS: 15,
+  MAX_RECEIVE_COUNT: 10,
+  ACCOUNT_BINDS: 4,
+  BIND_LEASE_SECONDS: 30,
+} as const);
+
 const schema = z.object({
   SMPP_HOST: z.string().min(1, 'is required'),
-  SMPP_PORT: int(1, 65535).default(2776),
-  SMPP_TLS: bool.default(true),
-  SMPP_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+  SMPP_PORT: int(1, 65535).default(SERVICE_DEFAULTS.SMPP_PORT),
+  SMPP_TLS: bool.default(SERVICE_DEFAULTS.SMPP_TLS),
+  SMPP_TLS_MIN_VERSION: z.enum(['TLSv1.2', 'TLSv1.3']).default(SERVICE_DEFAULTS.SMPP_TLS_MIN_VERSION),
   SMPP_CA_FILE: z.string().optional(),
   SMPP_SYSTEM_ID: z.string().max(15, 'is at most 15 characters (SMPP 3.4 system_id)').optional(),
   SMPP_PASSWORD: z.string().max(8, 'is at most 8 characters (SMPP 3.4 password)').optional(),
   SMPP_CREDENTIALS_SECRET_ID: z.string().optional(),
-  SMPP_SYSTEM_TYPE: z.string().max(12).default(''),
-  SMPP_CONCAT: z.enum(['udh8', 'udh16', 'sar']).default('udh8'),
+  SMPP_SYSTEM_TYPE: z.string().max(12).default(SERVICE_DEFAULTS.SMPP_SYSTEM_TYPE),
+  SMPP_CONCAT: z.enum(['udh8', 'udh16', 'sar']).default(SERVICE_DEFAULTS.SMPP_CONCAT),
   SOURCE_ADDR_TON: int(0, 6).optional(),
   SOURCE_ADDR_NPI: int(0, 18).optional(),
   DEST_ADDR_TON: int(0, 6).optional(),
   DEST_ADDR_NPI: int(0, 18).optional(),
-  TX_BINDS: int(0, 64).default(1),
-  RX_BINDS: int(0, 64).default(1),
-  TRX_BINDS: int(0, 64).default(0),
-  MPS_PER_BIND: int(1, 100_000).default(50),
-  WINDOW_SIZE: int(1, 1000).default(10),
-  RESPONSE_TIMEOUT_MS: int(100, 300_000).default(10_000),
-  ENQUIRE_LINK_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  TX_BINDS: int(0, 64).default(SERVICE_DEFAULTS.TX_BINDS),
+  RX_BINDS: int(0, 64).default(SERVICE_DEFAULTS.RX_BINDS),
+  TRX_BINDS: int(0, 64).default(SERVICE_DEFAULTS.TRX_BINDS),
+  MPS_PER_BIND: int(1, 100_000).default(SERVICE_DEFAULTS.MPS_PER_BIND),
+  WINDOW_SIZE: int(1, 1000).default(SERVICE_DEFAULTS.WINDOW_SIZE),
+  RESPONSE_TIMEOUT_MS: int(100, 300_000).default(SERVICE_DEFAULTS.RESPONSE_TIMEOUT_MS),
+  ENQUIRE_LINK_INTERVAL_MS: int(1000, 3_600_000).default(SERVICE_DEFAULTS.ENQUIRE_LINK_INTERVAL_MS),
   OUTBOUND_QUEUE_URL: z.string().url('must be a URL'),
   MESSAGES_TABLE: z.string().min(3).max(255),
   AWS_REGION: z.string().min(1, 'is required'),
-  MESSAGE_TTL_DAYS: int(1, 3650).default(30),
-  MO_REASSEMBLY_TIMEOUT_SECONDS: int(1, 86_400).default(300),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEALTH_PORT: int(0, 65535).default(8080),
-  SHUTDOWN_GRACE_MS: int(0, 600_000).default(20_000),
-  VISIBILITY_TIMEOUT_SECONDS: int(10, 43_200).default(15),
-  MAX_RECEIVE_COUNT: int(1, 1000).default(10),
-  ACCOUNT_BINDS: int(1, 1000).default(4),
-  BIND_LEASE_SECONDS: int(10, 300).default(30),
+  MESSAGE_TTL_DAYS: int(1, 3650).default(SERVICE_DEFAULTS.MESSAGE_TTL_DAYS),
+  MO_REASSEMBLY_TIMEOUT_SECONDS: int(1, 86_400).default(SERVICE_DEFAULTS.MO_REASSEMBLY_TIMEOUT_SECONDS),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(SERVICE_DEFAULTS.LOG_LEVEL),
+  HEALTH_PORT: int(0, 65535).default(SERVICE_DEFAULTS.HEALTH_PORT),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(SERVICE_DEFAULTS.SHUTDOWN_GRACE_MS),
+  VISIBILITY_TIMEOUT_SECONDS: int(10, 43_200).default(SERVICE_DEFAULTS.VISIBILITY_TIMEOUT_SECONDS),
+  MAX_RECEIVE_COUNT: int(1, 1000).default(SERVICE_DEFAULTS.MAX_RECEIVE_COUNT),
+  ACCOUNT_BINDS: int(1, 1000).default(SERVICE_DEFAULTS.ACCOUNT_BINDS),
+  BIND_LEASE_SECONDS: int(10, 300).default(SERVICE_DEFAULTS.BIND_LEASE_SECONDS),
 });
+
+/** Every environment variable the service reads: the construct's container environment is typed with it. */
+export type ServiceEnvName = keyof typeof schema.shape;
 
 type Env = z.output<typeof schema>;
 

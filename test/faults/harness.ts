@@ -5,6 +5,7 @@
  * leaves nothing running. Also the waits a scenario uses: every one is on a condition or an event,
  * with the run's deadline; the only timers are fault durations ("DynamoDB cut for 5 s").
  */
+import { randomBytes } from 'node:crypto';
 import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createQueues } from '../../service/src/local/emulators.js';
@@ -45,6 +46,11 @@ export interface ServiceStart {
 
 export class Rig {
   readonly queueName: string;
+  /**
+   * The account every service of this fault binds with: its own per fault, as its queue is, so bind
+   * slots (leased per system_id in the shared table) left by one fault's killed tasks never hold up the next.
+   */
+  readonly systemId: string;
   private readonly services: RunningService[] = [];
   private readonly children: ChildService[] = [];
   private readonly proxies: TcpProxy[] = [];
@@ -60,15 +66,18 @@ export class Rig {
     readonly queueUrl: string,
     readonly dlqUrl: string,
     queueName: string,
+    systemId: string,
     private readonly logger: Logger,
     private readonly verbose: boolean,
   ) {
     this.queueName = queueName;
+    this.systemId = systemId;
   }
 
   static async start(env: LocalEnvironment, fault: string, options: RigOptions, verbose: boolean): Promise<Rig> {
+    const systemId = options.account?.systemId ?? `f${randomBytes(4).toString('hex')}`;
     const sim = new SmscSimulator({
-      accounts: [{ systemId: 'test', password: 'secret', maxBinds: 8, mps: 10_000, ...options.account }],
+      accounts: [{ password: 'secret', maxBinds: 8, mps: 10_000, ...options.account, systemId }],
       // A fresh seed per fault: the table is shared, and SMSC ids must not repeat across faults.
       seed: Math.floor(Math.random() * 2 ** 31),
       receiptOutcome,
@@ -78,7 +87,7 @@ export class Rig {
     const queueName = uniqueName(`faults-${fault}`);
     const { queueUrl, dlqUrl } = await createQueues(env.sqs, queueName, options.maxReceiveCount === undefined ? {} : { maxReceiveCount: options.maxReceiveCount });
     const logger = verbose ? createLogger('warn', process.stderr).child({ fault }) : silentLogger;
-    return new Rig(env, sim, port, queueUrl, dlqUrl, queueName, logger, verbose);
+    return new Rig(env, sim, port, queueUrl, dlqUrl, queueName, systemId, logger, verbose);
   }
 
   get dlqName(): string {
@@ -87,7 +96,7 @@ export class Rig {
 
   /** The full environment of a service process: AWS stand-ins plus service settings. */
   serviceEnv(overrides: Record<string, string> = {}): Record<string, string> {
-    const env: Record<string, string> = { ...this.env.env, ...serviceEnv(this.smscPort, this.queueUrl, this.env.tableName), ...overrides };
+    const env: Record<string, string> = { ...this.env.env, ...serviceEnv(this.smscPort, this.queueUrl, this.env.tableName, { SMPP_SYSTEM_ID: this.systemId }), ...overrides };
     for (const [k, v] of Object.entries(env)) if (v === '') delete env[k];
     return env;
   }

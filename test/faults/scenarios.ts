@@ -120,7 +120,7 @@ export const scenarios: Scenario[] = [
       const refusals: Array<{ status: number; at: number }> = [];
       let mostBound = 0;
       ctx.sim.on('bind-refused', (e) => refusals.push({ status: e.status, at: Date.now() }));
-      ctx.sim.on('bind', () => (mostBound = Math.max(mostBound, ctx.sim.boundCount('test'))));
+      ctx.sim.on('bind', () => (mostBound = Math.max(mostBound, ctx.sim.boundCount(ctx.rig.systemId))));
       // Task A holds both slots, at 10 msg/s so the work outlasts B's first two refusals (≥ 5 s apart).
       const a = await ctx.rig.startService({ owner: 'task-a', env: { MPS_PER_BIND: '10' } }, ctx.deadline);
       await ctx.rig.startService({ owner: 'task-b', ready: false }, ctx.deadline);
@@ -154,7 +154,7 @@ export const scenarios: Scenario[] = [
     timeoutMs: { ci: 120_000, full: 240_000 },
     async run(ctx) {
       const secretName = 'smpp-connector/faults';
-      const secrets = await startSecretsStandIn(secretName, { system_id: 'test', password: 'wrong' });
+      const secrets = await startSecretsStandIn(secretName, { system_id: ctx.rig.systemId, password: 'wrong' });
       ctx.rig.onCleanup(() => secrets.stop());
       // The service's SecretsManagerClient is built from the environment, as in production.
       process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] = secrets.endpoint;
@@ -169,7 +169,7 @@ export const scenarios: Scenario[] = [
       await ctx.rig.send(ctx.jobs);
       await ctx.until(() => authFailures.length >= 1, 'an authentication failure');
       const readsBefore = secrets.reads;
-      secrets.rotate({ system_id: 'test', password: 'secret' });
+      secrets.rotate({ system_id: ctx.rig.systemId, password: 'secret' });
       ctx.faultEnded();
       return () => {
         ctx.expect(secrets.reads > readsBefore, 'the secret was not read again after the authentication failure');

@@ -1,53 +1,25 @@
+/**
+ * One SMPP session: its lifecycle (connect, bind, requests, retire, unbind, close) and the state
+ * the other parts read. The inbound side (frames, responses, deliver_sm answers) is
+ * `pdu-dispatch.ts`, dead-link detection `keepalive.ts`, the socket set-up `connect.ts`; the
+ * options are declared in `session-options.ts` and re-exported here (docs/architecture.md §4).
+ */
 import { EventEmitter } from 'node:events';
-import { rootCertificates, type TLSSocket } from 'node:tls';
-import type { Clock } from '../clock.js';
+import type { TLSSocket } from 'node:tls';
 import { BindError, ErrorCode, SmppError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { MetricName, noMetrics, type Metrics } from '../metrics.js';
-import { decodePdu, smpp, makePdu, type Pdu, type Session } from './codec.js';
-import { classifyBindStatus, classifySubmitStatus, Status, statusName } from './command-status.js';
-import { CommandId, FrameReader, frameHeader, lengthOverrun } from './frame.js';
-import type { DeliverFields } from './receipt.js';
+import { noMetrics } from '../metrics.js';
+import { makePdu, type Pdu, type Session } from './codec.js';
+import { classifyBindStatus, Status, statusName } from './command-status.js';
+import { connect } from './connect.js';
+import { FrameReader } from './frame.js';
+import { Keepalive } from './keepalive.js';
+import { PduDispatcher } from './pdu-dispatch.js';
+import type { BindType, SessionOptions } from './session-options.js';
 import { RequestWindow, type WindowFailure } from './window.js';
 
-export type BindType = 'transmitter' | 'receiver' | 'transceiver';
-
-export interface Credentials {
-  systemId: string;
-  password: string;
-}
-
-/** How to reach and talk to the SMSC: the same for every bind of an account. */
-export interface LinkOptions {
-  host: string;
-  port: number;
-  tls: boolean;
-  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
-  /** Extra trusted CA (PEM); the system store is always trusted too. */
-  ca?: string;
-  /** Name checked against the certificate. @defaultvalue host */
-  servername?: string;
-  systemType: string;
-  windowSize: number;
-  responseTimeoutMs: number;
-  enquireLinkIntervalMs: number;
-}
-
-export interface SessionOptions extends LinkOptions {
-  bindType: BindType;
-  credentials: Credentials;
-  /** @defaultvalue 10000 */
-  connectTimeoutMs?: number;
-  /**
-   * Handles a deliver_sm / data_sm. The PDU is answered only after this
-   * resolves (so a receipt is stored before the SMSC forgets it); a rejection
-   * answers ESME_RX_T_APPN and the SMSC redelivers.
-   */
-  onDeliver?: (fields: DeliverFields) => Promise<void>;
-  logger: Logger;
-  clock: Clock;
-  metrics?: Metrics;
-}
+export type { BindType, Credentials, LinkOptions, SessionOptions } from './session-options.js';
+export { deliverFields } from './deliver-fields.js';
+export { PROBE_AFTER_TIMEOUTS } from './keepalive.js';
 
 /** Why a request got no response. */
 export class RequestFailedError extends SmppError {
@@ -75,12 +47,6 @@ const BIND_COMMAND: Record<BindType, string> = {
 
 const CONTROL_WINDOW = 4;
 
-/**
- * Submits that time out in a row, with no response of any kind in between, before the link is
- * probed with an enquire_link at once: the idle keepalive never fires while submits keep going out.
- */
-export const PROBE_AFTER_TIMEOUTS = 3;
-
 /** How long a closing link may take to flush its last answers before it is cut. */
 const FLUSH_MS = 2000;
 
@@ -100,17 +66,12 @@ export class SmppSession extends EventEmitter {
   /** enquire_link and unbind must get through even when submits fill the window. */
   private readonly control: RequestWindow<Pdu>;
   private readonly frames: FrameReader;
-  private readonly metrics: Metrics;
-  private lastActivity: number;
-  private keepalive: NodeJS.Timeout | undefined;
+  private readonly keepalive: Keepalive;
+  private readonly dispatcher: PduDispatcher;
   private closedReason: string | undefined;
   private unbinding = false;
   /** Set once the session takes no more submits (retired, or unbinding); it closes soon. */
   private draining = false;
-  /** deliver_sm / data_sm being handled; each settles once its answer is written. */
-  private readonly delivering = new Set<Promise<void>>();
-  private silentTimeouts = 0;
-  private probing = false;
 
   private constructor(
     private readonly session: Session,
@@ -119,14 +80,31 @@ export class SmppSession extends EventEmitter {
     super();
     this.window = new RequestWindow<Pdu>(options.windowSize, options.clock);
     this.control = new RequestWindow<Pdu>(CONTROL_WINDOW, options.clock);
-    this.metrics = options.metrics ?? noMetrics;
-    this.lastActivity = options.clock.now();
+    this.keepalive = new Keepalive(
+      {
+        enquireLink: () => this.request('enquire_link', {}, { control: true }),
+        close: (reason) => this.close(reason),
+        isClosed: () => this.closedReason !== undefined,
+        isUnbinding: () => this.unbinding,
+      },
+      { intervalMs: options.enquireLinkIntervalMs, clock: options.clock, logger: options.logger },
+    );
+    this.dispatcher = new PduDispatcher(
+      {
+        complete: (response) => this.window.complete(response.sequence_number, response) || this.control.complete(response.sequence_number, response),
+        answer: (response) => this.answer(response),
+        retire: (reason) => this.retire(reason),
+        unbindRequested: (pdu) => void this.onUnbindRequest(pdu),
+        close: (reason) => this.close(reason),
+      },
+      { logger: options.logger, metrics: options.metrics ?? noMetrics, onDeliver: options.onDeliver, keepalive: this.keepalive },
+    );
     // The package's own reader stops for good after a body it cannot decode; paused, it reads
     // nothing, and the FrameReader takes the socket's data instead.
     session.pause();
     this.frames = new FrameReader(
       session.socket,
-      (frame) => this.onFrame(frame),
+      (frame) => this.dispatcher.onFrame(frame),
       (reason) => this.close(`socket or protocol error: ${reason}`),
     );
     session.socket.on('readable', () => this.frames.drain());
@@ -160,7 +138,7 @@ export class SmppSession extends EventEmitter {
       if (err instanceof BindError) throw err;
       throw new BindError(ErrorCode.SMPP_BIND_TRANSIENT, `bind got no answer: ${(err as Error).message}`, undefined, { cause: err });
     }
-    s.startKeepalive();
+    s.keepalive.start();
     return s;
   }
 
@@ -213,7 +191,7 @@ export class SmppSession extends EventEmitter {
     const expected = `${command}_resp`;
     const accepts = (r: Pdu) => r.command === expected || r.command === 'generic_nack';
     return window.track(pdu.sequence_number, this.options.responseTimeoutMs, accepts).catch((failure: WindowFailure) => {
-      if (failure.kind === 'timeout' && !opts.control) this.onResponseTimeout();
+      if (failure.kind === 'timeout' && !opts.control) this.keepalive.responseTimedOut();
       throw new RequestFailedError(failure, command);
     });
   }
@@ -241,7 +219,7 @@ export class SmppSession extends EventEmitter {
     this.draining = true;
     let timer: unknown;
     const deadline = new Promise<void>((resolve) => (timer = this.options.clock.setTimeout(resolve, deadlineMs)));
-    await Promise.race([this.deliveriesAnswered(), deadline]);
+    await Promise.race([this.dispatcher.deliveriesAnswered(), deadline]);
     if (this.closedReason === undefined) await Promise.race([this.request('unbind', {}, { control: true }).catch(() => undefined), deadline]);
     this.options.clock.clearTimeout(timer);
     this.close('unbound');
@@ -256,7 +234,7 @@ export class SmppSession extends EventEmitter {
     this.closedReason = reason;
     this.draining = true;
     this.frames.stop();
-    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive.stop();
     if (opts.flush) {
       this.session.close();
       setTimeout(() => this.session.destroy(), FLUSH_MS).unref();
@@ -266,129 +244,6 @@ export class SmppSession extends EventEmitter {
     this.window.failAll(reason);
     this.control.failAll(reason);
     this.emit('close', reason);
-  }
-
-  private startKeepalive(): void {
-    const interval = this.options.enquireLinkIntervalMs;
-    this.keepalive = setInterval(() => {
-      if (this.options.clock.now() - this.lastActivity < interval || this.unbinding) return;
-      this.lastActivity = this.options.clock.now();
-      this.request('enquire_link', {}, { control: true }).catch((err: Error) => {
-        // An unanswered enquire_link is the only reliable sign of a half-open TCP link.
-        this.options.logger.warn({ err: err.message }, 'enquire_link failed: closing the link');
-        this.close('enquire_link unanswered');
-      });
-    }, Math.max(250, Math.floor(interval / 4)));
-    this.keepalive.unref();
-  }
-
-  /** One whole frame from the FrameReader: decoded here, so a body the codec cannot read is answered, not fatal. */
-  private onFrame(frame: Buffer): void {
-    this.lastActivity = this.options.clock.now();
-    let problem = lengthOverrun(frame);
-    let pdu: Pdu | undefined;
-    if (problem === undefined) {
-      try {
-        pdu = decodePdu(frame);
-      } catch (err) {
-        problem = (err as Error).message;
-      }
-    }
-    if (!pdu) return this.onUndecodable(frame, problem ?? 'not a whole PDU');
-    try {
-      this.onPdu(pdu);
-    } catch (err) {
-      this.close(`cannot handle ${pdu.command}: ${(err as Error).message}`);
-    }
-  }
-
-  /**
-   * A frame whose header is readable but whose body is not. A deliver_sm / data_sm gets
-   * ESME_RX_P_APPN, the permanent "do not deliver again": redelivered, it would be unreadable
-   * again (ESME_RX_T_APPN would bring it back for ever, and a lost link did the same). Another
-   * request gets generic_nack ESME_RINVCMDLEN (its lengths disagree with its command_length). A
-   * response is dropped: the request it answers ends at its deadline, as if it had been lost.
-   * The link stays up: the frame boundaries are intact. The bytes are never logged (message text).
-   */
-  private onUndecodable(frame: Buffer, problem: string): void {
-    const { commandId, sequenceNumber, isResponse } = frameHeader(frame);
-    this.metrics.increment(MetricName.PduUndecodable);
-    const deliver = commandId === CommandId.DELIVER_SM || commandId === CommandId.DATA_SM;
-    this.options.logger.warn(
-      { commandId: `0x${commandId.toString(16).padStart(8, '0')}`, sequence: sequenceNumber, length: frame.length, problem },
-      deliver ? 'undecodable deliver_sm answered ESME_RX_P_APPN (not to be redelivered)' : 'undecodable PDU',
-    );
-    if (deliver) {
-      const response = commandId === CommandId.DELIVER_SM ? 'deliver_sm_resp' : 'data_sm_resp';
-      this.answer(makePdu(response, { sequence_number: sequenceNumber, command_status: Status.ESME_RX_P_APPN }));
-    } else if (!isResponse) {
-      this.answer(makePdu('generic_nack', { sequence_number: sequenceNumber, command_status: Status.ESME_RINVCMDLEN }));
-    }
-  }
-
-  /**
-   * Submits time out in a row: the keepalive stays quiet while requests keep leaving, so ask
-   * the link directly. An unanswered probe means a dead link: close it and let the bind reconnect.
-   */
-  private onResponseTimeout(): void {
-    this.silentTimeouts += 1;
-    if (this.silentTimeouts < PROBE_AFTER_TIMEOUTS || this.probing || this.closedReason !== undefined) return;
-    this.silentTimeouts = 0;
-    this.probing = true;
-    this.lastActivity = this.options.clock.now();
-    this.options.logger.warn({ timeouts: PROBE_AFTER_TIMEOUTS }, 'submits time out: probing the link with enquire_link');
-    this.request('enquire_link', {}, { control: true }).then(
-      () => {
-        this.probing = false;
-      },
-      (err: Error) => {
-        this.options.logger.warn({ err: err.message }, 'enquire_link probe failed: closing the link');
-        this.close(`enquire_link unanswered after ${PROBE_AFTER_TIMEOUTS} response timeouts`);
-      },
-    );
-  }
-
-  private onPdu(pdu: Pdu): void {
-    if (pdu.isResponse()) {
-      // Any answer, even a late one, shows the link carries traffic.
-      this.silentTimeouts = 0;
-      if (pdu.command === 'submit_sm_resp' && classifySubmitStatus(pdu.command_status) === 'rebind') {
-        // The SMSC no longer has this session bound (a reset on its side; the link and enquire_link
-        // still work). Retired before the answer frees its window slot, so no submit follows it here.
-        this.retire(`${statusName(pdu.command_status)}: the SMSC no longer has this session bound`);
-      }
-      if (pdu.command === 'generic_nack') {
-        // generic_nack answers a request of ours that the SMSC could not parse.
-        if (!this.window.complete(pdu.sequence_number, pdu)) this.control.complete(pdu.sequence_number, pdu);
-        return;
-      }
-      if (!this.window.complete(pdu.sequence_number, pdu) && !this.control.complete(pdu.sequence_number, pdu)) {
-        this.options.logger.debug({ command: pdu.command, sequence: pdu.sequence_number }, 'unexpected or late response ignored');
-      }
-      return;
-    }
-    switch (pdu.command) {
-      case 'enquire_link':
-        this.answer(pdu.response());
-        return;
-      case 'unbind':
-        void this.onUnbindRequest(pdu);
-        return;
-      case 'deliver_sm':
-      case 'data_sm':
-        this.onDeliver(pdu);
-        return;
-      case 'alert_notification':
-        // SMPP 3.4 §4.12: alert_notification has no response; we do not track subscriber availability.
-        return;
-      default:
-        // pdu.response() throws for a request without a response PDU (outbind): those get generic_nack too.
-        this.answer(
-          smpp.commands[`${pdu.command}_resp`]
-            ? pdu.response({ command_status: Status.ESME_RINVCMDID })
-            : makePdu('generic_nack', { command_status: Status.ESME_RINVCMDID, sequence_number: pdu.sequence_number }),
-        );
-    }
   }
 
   /**
@@ -407,119 +262,13 @@ export class SmppSession extends EventEmitter {
     this.draining = true;
     let timer: unknown;
     const deadline = new Promise<void>((resolve) => (timer = this.options.clock.setTimeout(resolve, this.options.responseTimeoutMs)));
-    await Promise.race([Promise.all([this.window.idle(), this.deliveriesAnswered()]), deadline]);
+    await Promise.race([Promise.all([this.window.idle(), this.dispatcher.deliveriesAnswered()]), deadline]);
     this.options.clock.clearTimeout(timer);
     this.answer(pdu.response());
     this.close('SMSC unbound', { flush: true });
   }
 
-  private async deliveriesAnswered(): Promise<void> {
-    while (this.delivering.size > 0) await Promise.all(this.delivering);
-  }
-
-  private onDeliver(pdu: Pdu): void {
-    const handler = this.options.onDeliver;
-    if (!handler) {
-      // A transmitter should never get these; answer so the SMSC does not stall, and retry later.
-      this.answer(pdu.response({ command_status: Status.ESME_RX_T_APPN }));
-      return;
-    }
-    let fields: DeliverFields;
-    try {
-      fields = deliverFields(pdu);
-    } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'unreadable deliver_sm answered with a temporary error');
-      this.answer(pdu.response({ command_status: Status.ESME_RX_T_APPN }));
-      return;
-    }
-    const answered: Promise<void> = handler(fields)
-      .then(
-        () => Status.ESME_ROK,
-        (err: Error) => {
-          this.options.logger.warn({ err: err.message }, 'deliver_sm not stored: answering ESME_RX_T_APPN so the SMSC retries');
-          return Status.ESME_RX_T_APPN;
-        },
-      )
-      .then((status) => this.answer(pdu.response({ command_status: status })))
-      .catch((err: unknown) => this.options.logger.error({ err: (err as Error).message }, 'deliver_sm answer failed'))
-      .finally(() => this.delivering.delete(answered));
-    this.delivering.add(answered);
-  }
-
   private answer(response: Pdu): void {
     if (this.closedReason === undefined) this.session.send(response);
   }
-}
-
-function bufferOf(v: unknown): Buffer | undefined {
-  return Buffer.isBuffer(v) ? v : undefined;
-}
-
-function numberOf(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : undefined;
-}
-
-/** Copies what the inbound parsers need out of a deliver_sm/data_sm PDU. */
-export function deliverFields(pdu: Pdu): DeliverFields {
-  const receipted = pdu['receipted_message_id'];
-  const f: DeliverFields = {
-    esmClass: numberOf(pdu['esm_class']) ?? 0,
-    dataCoding: numberOf(pdu['data_coding']) ?? 0,
-    shortMessage: bufferOf(pdu['short_message']) ?? Buffer.alloc(0),
-    sourceAddr: String(pdu['source_addr'] ?? ''),
-    destinationAddr: String(pdu['destination_addr'] ?? ''),
-  };
-  const payload = bufferOf(pdu['message_payload']);
-  if (payload) f.messagePayload = payload;
-  if (typeof receipted === 'string' && receipted.length > 0) f.receiptedMessageId = receipted;
-  const state = numberOf(pdu['message_state']);
-  if (state !== undefined) f.messageState = state;
-  const nec = bufferOf(pdu['network_error_code']);
-  if (nec) f.networkErrorCode = nec;
-  const ref = numberOf(pdu['sar_msg_ref_num']);
-  const total = numberOf(pdu['sar_total_segments']);
-  const seq = numberOf(pdu['sar_segment_seqnum']);
-  if (ref !== undefined && total !== undefined && seq !== undefined) {
-    f.sarRefNum = ref;
-    f.sarTotalSegments = total;
-    f.sarSegmentSeqnum = seq;
-  }
-  return f;
-}
-
-/** Opens the TCP/TLS socket through the `smpp` package; resolves once connected (and the TLS handshake verified). */
-function connect(options: SessionOptions): Promise<Session> {
-  return new Promise((resolve, reject) => {
-    const socketOptions: Record<string, unknown> = { host: options.host, port: options.port };
-    if (options.tls) {
-      // Never `url: 'ssmpp://…'`: smpp 0.5.1 then connects in plaintext (docs/architecture.md §6).
-      Object.assign(socketOptions, {
-        tls: true,
-        minVersion: options.tlsMinVersion,
-        servername: options.servername ?? options.host,
-        rejectUnauthorized: true,
-        // `ca` replaces Node's bundled store; keep it so a public certificate still verifies.
-        ...(options.ca !== undefined && { ca: [options.ca, ...rootCertificates] }),
-      });
-    }
-    const session = smpp.connect(socketOptions);
-    const timer = setTimeout(() => fail(new Error(`connect timed out after ${options.connectTimeoutMs ?? 10_000} ms`)), options.connectTimeoutMs ?? 10_000);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      session.removeAllListeners();
-      session.on('error', () => undefined);
-      session.destroy();
-      reject(new BindError(ErrorCode.SMPP_CONNECT, `cannot connect to ${options.host}:${options.port}: ${err.message}`, undefined, { cause: err }));
-    };
-    session.once('error', fail);
-    session.once('close', () => fail(new Error('connection closed during set-up')));
-    session.once(options.tls ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
-      // Nagle would hold small PDUs for the peer's delayed ACK (~40 ms) and send them in
-      // pairs: paced submits would then arrive bunched and trip the SMSC's 1-second window.
-      session.socket.setNoDelay(true);
-      session.removeAllListeners();
-      resolve(session);
-    });
-  });
 }
