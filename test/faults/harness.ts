@@ -257,6 +257,20 @@ export class FaultContext {
     return this.until(() => this.sim.submissions.length >= target, `${target} accepted submits`);
   }
 
+  /**
+   * Cuts the SMSC link `drops` times, spread over the run (after 1/(drops+1), 2/(drops+1)… of the parts
+   * were accepted): each time the next submit closes the TCP connection unanswered, with the rest of
+   * the window in flight. Marks each as a fault end.
+   */
+  async dropLinksUnderLoad(drops: number): Promise<void> {
+    for (let i = 1; i <= drops; i++) {
+      await this.afterAccepted(i / (drops + 1));
+      this.sim.setFaults({ dropAfterSubmits: 1 });
+      await this.until(() => this.sim.stats.dropped >= i, `link drop ${i}`);
+      this.faultEnded();
+    }
+  }
+
   /** A fault's duration (the only fixed waits in the matrix). */
   hold(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, Math.max(0, Math.min(ms, this.deadline - Date.now()))));

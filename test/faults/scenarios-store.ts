@@ -131,13 +131,8 @@ export const storeScenarios: Scenario[] = [
       await ctx.rig.startService({}, ctx.deadline);
       await ctx.rig.send(ctx.jobs);
       const drops = ctx.pick(3, 5);
-      for (let i = 1; i <= drops; i++) {
-        await ctx.afterAccepted(i / (drops + 1));
-        // Cut with the window full: parts of one message end accepted, unknown and not yet sent.
-        ctx.sim.setFaults({ dropAfterSubmits: 1 });
-        await ctx.until(() => ctx.sim.stats.dropped >= i, `link drop ${i}`);
-        ctx.faultEnded();
-      }
+      // Cut with the window full: parts of one message end accepted, unknown and not yet sent.
+      await ctx.dropLinksUnderLoad(drops);
       return () => {
         const broken = brokenGroups(ctx);
         ctx.expect(ctx.sim.stats.dropped === drops, `expected ${drops} link drops, saw ${ctx.sim.stats.dropped}`);

@@ -46,13 +46,7 @@ export const scenarios: Scenario[] = [
       await ctx.rig.startService({}, ctx.deadline);
       await ctx.rig.send(ctx.jobs);
       const drops = ctx.pick(3, 5);
-      for (let i = 1; i <= drops; i++) {
-        await ctx.afterAccepted(i / (drops + 1));
-        // The next submit closes the TCP connection unanswered, with the rest of the window in flight.
-        ctx.sim.setFaults({ dropAfterSubmits: 1 });
-        await ctx.until(() => ctx.sim.stats.dropped >= i, `link drop ${i}`);
-        ctx.faultEnded();
-      }
+      await ctx.dropLinksUnderLoad(drops);
       return () => {
         ctx.expect(ctx.sim.stats.dropped === drops, `expected ${drops} link drops, saw ${ctx.sim.stats.dropped}`);
         ctx.note(`${drops} drops with the window full`);
