@@ -235,3 +235,31 @@ describe('loadConfig cross-field rules', () => {
     expect(problems).toHaveLength(5);
   });
 });
+
+describe('the bind budget settings', () => {
+  it("default to 8x8's 4 binds per system_id and a 30-second lease", () => {
+    expect(loadConfig(env())).toMatchObject({ accountBinds: 4, bindLeaseSeconds: 30 });
+  });
+
+  it('read ACCOUNT_BINDS and BIND_LEASE_SECONDS', () => {
+    expect(loadConfig(env({ ACCOUNT_BINDS: '2', BIND_LEASE_SECONDS: '60', TRX_BINDS: '0' }))).toMatchObject({ accountBinds: 2, bindLeaseSeconds: 60 });
+  });
+
+  it('refuse a process with more binds than the account allows: it could never bind them all', () => {
+    expect(problemsOf(env({ TX_BINDS: '2', RX_BINDS: '2', TRX_BINDS: '1', ACCOUNT_BINDS: '4' }))).toEqual([
+      'TX_BINDS + RX_BINDS + TRX_BINDS (5) must not exceed ACCOUNT_BINDS (4), the binds the account allows',
+    ]);
+  });
+
+  it('accept a process that uses the whole budget', () => {
+    expect(loadConfig(env({ TX_BINDS: '1', RX_BINDS: '0', TRX_BINDS: '1', ACCOUNT_BINDS: '2' })).accountBinds).toBe(2);
+  });
+
+  it.each([
+    ['ACCOUNT_BINDS', '0', 'ACCOUNT_BINDS must be at least 1'],
+    ['BIND_LEASE_SECONDS', '9', 'BIND_LEASE_SECONDS must be at least 10'],
+    ['BIND_LEASE_SECONDS', '301', 'BIND_LEASE_SECONDS must be at most 300'],
+  ])('refuse %s=%s', (name, value, problem) => {
+    expect(problemsOf(env({ [name]: value }))).toEqual([problem]);
+  });
+});
