@@ -105,7 +105,11 @@ export class SmppConnectorStack extends Stack {
     this.readStatusPolicy = new iam.ManagedPolicy(this, 'ReadStatusPolicy', {
       description: `Read SMS status items from the ${this.stackName} table (key id)`,
       statements: [
-        new iam.PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [this.connector.table.tableArn] }),
+        new iam.PolicyStatement({
+          actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+          // Look-ups by number query the two look-up indexes (service/src/aws/table.ts).
+          resources: [this.connector.table.tableArn, `${this.connector.table.tableArn}/index/byRecipient`, `${this.connector.table.tableArn}/index/byOriginator`],
+        }),
       ],
     });
 

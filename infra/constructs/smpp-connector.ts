@@ -4,10 +4,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MESSAGE_INDEXES, type MessageIndexName } from '../../service/src/aws/table.js';
 import { ConfigError } from '../../service/src/errors.js';
 import { checkBinds, stopTimeoutSeconds, type DeploymentLimits } from '../config.js';
 import { REPO_ROOT } from '../paths.js';
@@ -71,6 +73,12 @@ export interface SmppConnectorProps {
   readonly maxReceiveCount?: number;
   /** @default 8080 */
   readonly healthPort?: number;
+  /**
+   * The table's secondary indexes to create (`service/src/aws/table.ts`). CloudFormation adds at most
+   * one index to an existing table per update: a stack deployed before they existed is upgraded by
+   * deploying with one more each time (README, Deployment). @default every index
+   */
+  readonly indexes?: readonly MessageIndexName[];
 }
 
 /**
@@ -126,6 +134,15 @@ export class SmppConnector extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    for (const name of props.indexes ?? (Object.keys(MESSAGE_INDEXES) as MessageIndexName[])) {
+      const ix = MESSAGE_INDEXES[name];
+      this.table.addGlobalSecondaryIndex({
+        indexName: name,
+        partitionKey: { name: ix.partitionKey.name, type: ix.partitionKey.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER },
+        sortKey: { name: ix.sortKey.name, type: ix.sortKey.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER },
+        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      });
+    }
 
     this.credentialsSecret =
       props.credentialsSecret ??
@@ -244,7 +261,8 @@ export class SmppConnector extends Construct {
 
     const taskRole = this.taskDefinition.taskRole;
     this.queue.grantConsumeMessages(taskRole);
-    this.table.grant(taskRole, ...TASK_TABLE_ACTIONS);
+    // On the table alone: the service never queries an index (Table.grant would add index/*).
+    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TASK_TABLE_ACTIONS], resources: [this.table.tableArn] }));
     this.credentialsSecret.grantRead(taskRole);
   }
 }

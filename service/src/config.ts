@@ -48,7 +48,30 @@ export interface Config {
   aws: {
     region: string;
     queueUrl: string;
+    /** The urgent lane's queue (OUTBOUND_PRIORITY_QUEUE_URL); absent: one lane. */
+    priorityQueueUrl?: string;
     tableName: string;
+  };
+  /**
+   * Share of the transmitters' submits kept for bulk jobs while urgent ones wait, so a flood of
+   * urgent jobs slows bulk but never stops it (docs/architecture.md §7.1). 0 – 0.9. @defaultvalue 0.1
+   */
+  bulkMinShare: number;
+  /**
+   * Hours after its submission (or its validity period, when shorter) that a message with no final
+   * receipt becomes UNKNOWN ("no receipt"), as AWS End User Messaging does. @defaultvalue 72
+   */
+  finalStatusTimeoutHours: number;
+  /** Opt-out handling (docs/architecture.md §7.5); off by default. */
+  optOut: {
+    /** @defaultvalue false */
+    enabled: boolean;
+    /** Whole-text MO keywords that opt a number out, upper case. @defaultvalue STOP, UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL */
+    stopKeywords: readonly string[];
+    /** Whole-text MO keywords that opt it back in. @defaultvalue START, UNSTOP */
+    startKeywords: readonly string[];
+    /** 'sender': an opt-out holds for the sender (the MO's destination) it was sent to; 'all': for every sender. @defaultvalue 'sender' */
+    scope: 'sender' | 'all';
   };
   /** Days a status item is kept (DynamoDB TTL). @defaultvalue 30 */
   messageTtlDays: number;
@@ -125,7 +148,18 @@ export const SERVICE_DEFAULTS = Object.freeze({
   MAX_RECEIVE_COUNT: 10,
   ACCOUNT_BINDS: 4,
   BIND_LEASE_SECONDS: 30,
+  BULK_MIN_SHARE: 0.1,
+  FINAL_STATUS_TIMEOUT_HOURS: 72,
+  OPT_OUT: false,
+  OPT_OUT_KEYWORDS: 'STOP,UNSUBSCRIBE,CANCEL,END,QUIT,STOPALL',
+  OPT_IN_KEYWORDS: 'START,UNSTOP',
+  OPT_OUT_SCOPE: 'sender',
 } as const);
+
+const keywords = z
+  .string()
+  .transform((v) => v.split(',').map((k) => k.trim().toUpperCase()).filter((k) => k.length > 0))
+  .pipe(z.array(z.string().max(32, 'keywords are at most 32 characters')).min(1, 'must list at least one keyword'));
 
 const schema = z.object({
   SMPP_HOST: z.string().min(1, 'is required'),
@@ -150,6 +184,13 @@ const schema = z.object({
   RESPONSE_TIMEOUT_MS: int(100, 300_000).default(SERVICE_DEFAULTS.RESPONSE_TIMEOUT_MS),
   ENQUIRE_LINK_INTERVAL_MS: int(1000, 3_600_000).default(SERVICE_DEFAULTS.ENQUIRE_LINK_INTERVAL_MS),
   OUTBOUND_QUEUE_URL: z.string().url('must be a URL'),
+  OUTBOUND_PRIORITY_QUEUE_URL: z.string().url('must be a URL').optional(),
+  BULK_MIN_SHARE: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').max(0.9, 'must be at most 0.9').default(SERVICE_DEFAULTS.BULK_MIN_SHARE),
+  FINAL_STATUS_TIMEOUT_HOURS: int(1, 720).default(SERVICE_DEFAULTS.FINAL_STATUS_TIMEOUT_HOURS),
+  OPT_OUT: bool.default(SERVICE_DEFAULTS.OPT_OUT),
+  OPT_OUT_KEYWORDS: keywords.default(SERVICE_DEFAULTS.OPT_OUT_KEYWORDS.split(',')),
+  OPT_IN_KEYWORDS: keywords.default(SERVICE_DEFAULTS.OPT_IN_KEYWORDS.split(',')),
+  OPT_OUT_SCOPE: z.enum(['sender', 'all']).default(SERVICE_DEFAULTS.OPT_OUT_SCOPE),
   MESSAGES_TABLE: z.string().min(3).max(255),
   AWS_REGION: z.string().min(1, 'is required'),
   MESSAGE_TTL_DAYS: int(1, 3650).default(SERVICE_DEFAULTS.MESSAGE_TTL_DAYS),
@@ -210,6 +251,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       problems.push(`SMPP_CA_FILE cannot be read: ${(err as Error).message}`);
     }
   }
+  if (v.OUTBOUND_PRIORITY_QUEUE_URL !== undefined && v.OUTBOUND_PRIORITY_QUEUE_URL === v.OUTBOUND_QUEUE_URL) {
+    problems.push('OUTBOUND_PRIORITY_QUEUE_URL must differ from OUTBOUND_QUEUE_URL');
+  }
+  const clash = (v.OPT_OUT_KEYWORDS ?? []).filter((k) => (v.OPT_IN_KEYWORDS ?? []).includes(k));
+  if (clash.length > 0) problems.push(`OPT_OUT_KEYWORDS and OPT_IN_KEYWORDS share ${clash.join(', ')}`);
   if (problems.length > 0) throw new ConfigError(problems);
   const e = v as Env;
 
@@ -235,7 +281,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sourceAddr: tonNpi(e.SOURCE_ADDR_TON, e.SOURCE_ADDR_NPI),
       destAddr: tonNpi(e.DEST_ADDR_TON, e.DEST_ADDR_NPI),
     }),
-    aws: Object.freeze({ region: e.AWS_REGION, queueUrl: e.OUTBOUND_QUEUE_URL, tableName: e.MESSAGES_TABLE }),
+    aws: Object.freeze({
+      region: e.AWS_REGION,
+      queueUrl: e.OUTBOUND_QUEUE_URL,
+      ...(e.OUTBOUND_PRIORITY_QUEUE_URL !== undefined && { priorityQueueUrl: e.OUTBOUND_PRIORITY_QUEUE_URL }),
+      tableName: e.MESSAGES_TABLE,
+    }),
+    bulkMinShare: e.BULK_MIN_SHARE,
+    finalStatusTimeoutHours: e.FINAL_STATUS_TIMEOUT_HOURS,
+    optOut: Object.freeze({
+      enabled: e.OPT_OUT,
+      stopKeywords: Object.freeze([...e.OPT_OUT_KEYWORDS]),
+      startKeywords: Object.freeze([...e.OPT_IN_KEYWORDS]),
+      scope: e.OPT_OUT_SCOPE,
+    }),
     messageTtlDays: e.MESSAGE_TTL_DAYS,
     moReassemblyTimeoutSeconds: e.MO_REASSEMBLY_TIMEOUT_SECONDS,
     logLevel: e.LOG_LEVEL,

@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addConnectorStacks } from '../../infra/connector-app.js';
 import type { SmppConnectorStack } from '../../infra/smpp-connector-stack.js';
+import { MESSAGE_INDEXES } from '../../service/src/aws/table.js';
 import { loadConfig } from '../../service/src/config.js';
 import { startHealthServer } from '../../service/src/health.js';
 import { appWith, configuredStacks, stackConfig } from './fixtures.js';
@@ -265,7 +266,15 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     // SendMessage also authorises SendMessageBatch; the queue uses SQS-managed keys, so no KMS grant is needed.
     expect(managed('SendJobs')).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf('AWS::SQS::Queue', 'ConnectorQueue') }]);
     expect(managed('ReadStatus')).toEqual([
-      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'], Resource: arnOf('AWS::DynamoDB::Table', 'ConnectorMessages') },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+        Resource: [
+          arnOf('AWS::DynamoDB::Table', 'ConnectorMessages'),
+          { 'Fn::Join': ['', [arnOf('AWS::DynamoDB::Table', 'ConnectorMessages'), '/index/byOriginator']] },
+          { 'Fn::Join': ['', [arnOf('AWS::DynamoDB::Table', 'ConnectorMessages'), '/index/byRecipient']] },
+        ],
+      },
     ]);
     const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.SendJobsPolicyArn?.Value).toEqual({ Ref: resources(t, 'AWS::IAM::ManagedPolicy').find(([id]) => id.includes('SendJobs'))![0] });
@@ -293,12 +302,22 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     for (const [, role] of resources(t, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
+  it('indexes messages by recipient, MOs by originator and open messages by deadline: sparse, keys only, as the local table', () => {
+    const [[, table]] = resources(template(name), 'AWS::DynamoDB::Table') as [[string, { Properties: Record<string, unknown> }]];
+    const indexes = table.Properties['GlobalSecondaryIndexes'] as { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[]; Projection: unknown }[];
+    expect(Object.fromEntries(indexes.map((ix) => [ix.IndexName, [ix.KeySchema.map((k) => `${k.KeyType}:${k.AttributeName}`), ix.Projection]]))).toEqual(
+      Object.fromEntries(
+        Object.entries(MESSAGE_INDEXES).map(([n, ix]) => [n, [[`HASH:${ix.partitionKey.name}`, `RANGE:${ix.sortKey.name}`], { ProjectionType: 'KEYS_ONLY' }]]),
+      ),
+    );
+    expect(Object.keys(MESSAGE_INDEXES)).toEqual(['byRecipient', 'byOriginator', 'openByDeadline']);
+  });
+
   it('keeps status in an on-demand, encrypted, PITR table keyed by id, with TTL and a new-and-old-images stream', () => {
     template(name).hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: {
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },

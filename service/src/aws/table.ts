@@ -1,7 +1,7 @@
 /**
  * The messages table's definition, shared by the CDK stack and the local stand-ins so both build
  * the same thing: partition key `id` (string), no sort key, on-demand, a NEW_AND_OLD_IMAGES stream
- * for downstream Lambdas, and TTL on `expiresAt` (epoch seconds).
+ * for downstream Lambdas, TTL on `expiresAt` (epoch seconds), and the sparse indexes below.
  */
 import {
   CreateTableCommand,
@@ -13,12 +13,34 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../errors.js';
 
+/**
+ * The table's sparse global secondary indexes (docs/architecture.md §3.2). Each keys on attributes
+ * only one item kind carries, so no other item is indexed, and each projects keys only: an update
+ * that changes neither key (a receipt, a history entry) writes nothing to the index. Reading the
+ * full items takes a BatchGetItem after the query.
+ * - `byRecipient`: MESSAGE items by `to` and `createdAt` (one index write per message).
+ * - `byOriginator`: MO items by `from` and `receivedAt` (one index write per MO).
+ * - `openByDeadline`: MESSAGE items still waiting for a final status, by `openShard` and `finalBy`
+ *   (epoch seconds): written when a message is submitted, removed when it is final (two index
+ *   writes per message). The final-status sweep queries it for deadlines that have passed.
+ */
+export const MESSAGE_INDEXES = {
+  byRecipient: { partitionKey: { name: 'to', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } },
+  byOriginator: { partitionKey: { name: 'from', type: 'S' }, sortKey: { name: 'receivedAt', type: 'S' } },
+  openByDeadline: { partitionKey: { name: 'openShard', type: 'S' }, sortKey: { name: 'finalBy', type: 'N' } },
+} as const;
+export type MessageIndexName = keyof typeof MESSAGE_INDEXES;
+
+/** Shards of `openByDeadline`: open messages spread over this many partition key values (`OPEN#0`..). */
+export const OPEN_SHARDS = 8;
+
 /** Table attributes the CDK stack and the local stand-ins both use. */
 export const MESSAGES_TABLE = {
   partitionKey: { name: 'id', type: 'S' },
   billingMode: 'PAY_PER_REQUEST',
   streamViewType: 'NEW_AND_OLD_IMAGES',
   timeToLiveAttribute: 'expiresAt',
+  indexes: MESSAGE_INDEXES,
 } as const;
 
 /** How long `createMessagesTable` waits for ACTIVE. */
@@ -43,8 +65,16 @@ async function createIfMissing(client: Pick<DynamoDBClient, 'send'>, name: strin
     await client.send(
       new CreateTableCommand({
         TableName: name,
-        AttributeDefinitions: [{ AttributeName: MESSAGES_TABLE.partitionKey.name, AttributeType: MESSAGES_TABLE.partitionKey.type }],
+        AttributeDefinitions: attributeDefinitions(),
         KeySchema: [{ AttributeName: MESSAGES_TABLE.partitionKey.name, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: Object.entries(MESSAGE_INDEXES).map(([IndexName, ix]) => ({
+          IndexName,
+          KeySchema: [
+            { AttributeName: ix.partitionKey.name, KeyType: 'HASH' as const },
+            { AttributeName: ix.sortKey.name, KeyType: 'RANGE' as const },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' as const },
+        })),
         BillingMode: MESSAGES_TABLE.billingMode,
         StreamSpecification: { StreamEnabled: true, StreamViewType: MESSAGES_TABLE.streamViewType },
       }),
@@ -54,12 +84,21 @@ async function createIfMissing(client: Pick<DynamoDBClient, 'send'>, name: strin
   }
 }
 
+function attributeDefinitions(): { AttributeName: string; AttributeType: 'S' | 'N' }[] {
+  const all = new Map<string, 'S' | 'N'>([[MESSAGES_TABLE.partitionKey.name, MESSAGES_TABLE.partitionKey.type]]);
+  for (const ix of Object.values(MESSAGE_INDEXES)) {
+    all.set(ix.partitionKey.name, ix.partitionKey.type);
+    all.set(ix.sortKey.name, ix.sortKey.type);
+  }
+  return [...all].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+}
+
 async function waitUntilActive(client: Pick<DynamoDBClient, 'send'>, name: string): Promise<void> {
   const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
   let delay = 50;
   for (;;) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Table?.TableStatus === 'ACTIVE' && (Table.GlobalSecondaryIndexes ?? []).every((ix) => ix.IndexStatus === 'ACTIVE')) return;
     if (Date.now() + delay > deadline) throw new StoreError(`table ${name} not ACTIVE after ${ACTIVE_TIMEOUT_MS} ms (${Table?.TableStatus ?? 'unknown'})`);
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 1_000);
