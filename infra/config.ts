@@ -40,7 +40,12 @@ export const STOP_TIMEOUT_MARGIN_SECONDS = 10;
 const int = (min: number, max: number) => z.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
 
 /** The detail types the stream publisher puts on the bus (service/src/lambdas/stream-publisher.ts). */
-export const EVENT_DETAIL_TYPES = ['SmsStatusChanged', 'SmsReceived'] as const;
+export const EVENT_DETAIL_TYPES = ['SmsStatusChanged', 'SmsReceived', 'OptedOut', 'OptedIn'] as const;
+/** What a consumer gets when it names none: the message events; the opt-out events only when named. */
+const DEFAULT_CONSUMER_DETAIL_TYPES = ['SmsStatusChanged', 'SmsReceived'] as const;
+
+/** An opt-out keyword: the service reads each list as one comma-separated variable. */
+const optOutKeyword = z.string().regex(/^[^,]{1,32}$/, 'must be 1–32 characters without commas');
 
 /**
  * A user's own Lambda on the stack's bus: the stack creates its rule (source `smpp-connector`, the
@@ -55,8 +60,8 @@ const consumerSchema = z
     lambdaArn: z
       .string()
       .regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$/, 'must be a Lambda function ARN'),
-    /** @default ['SmsStatusChanged', 'SmsReceived'] */
-    detailTypes: z.array(z.enum(EVENT_DETAIL_TYPES)).min(1, 'must list at least one detail type').default([...EVENT_DETAIL_TYPES]),
+    /** Also `OptedOut`, `OptedIn` when named. @default ['SmsStatusChanged', 'SmsReceived'] */
+    detailTypes: z.array(z.enum(EVENT_DETAIL_TYPES)).min(1, 'must list at least one detail type').default([...DEFAULT_CONSUMER_DETAIL_TYPES]),
     /** Only SmsStatusChanged events with one of these statuses. @default - every status */
     statuses: z.array(z.enum(MessageStatus)).min(1, 'must list at least one status, or be left out').optional(),
     /** Retries of a failed invocation before the event goes to the consumer's DLQ (0–185). @default 185 (EventBridge's maximum) */
@@ -124,6 +129,10 @@ const stackSchema = z
     shutdownGraceMs: int(0, (MAX_STOP_TIMEOUT_SECONDS - STOP_TIMEOUT_MARGIN_SECONDS) * 1000).default(SERVICE_DEFAULTS.SHUTDOWN_GRACE_MS),
     /** @default 30 */
     messageTtlDays: int(1, 3650).default(SERVICE_DEFAULTS.MESSAGE_TTL_DAYS),
+    /** Share of the submits bulk jobs keep while urgent ones wait too (README, Priority lanes). 0 – 0.9. @default 0.1 */
+    bulkMinShare: z.number({ error: 'must be a number' }).min(0).max(0.9).default(SERVICE_DEFAULTS.BULK_MIN_SHARE),
+    /** Hours a submitted message waits for a final receipt before it becomes UNKNOWN (README, A final status for every message). @default 72 */
+    finalStatusTimeoutHours: int(1, 720).default(SERVICE_DEFAULTS.FINAL_STATUS_TIMEOUT_HOURS),
     /** Task size. @default 512 CPU units / 1024 MiB */
     cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(512),
     memoryMiB: int(512, 30_720).default(1024),
@@ -147,6 +156,19 @@ const stackSchema = z
     consumers: z.array(consumerSchema).default([]),
     /** Days the bus's archive keeps the connector's events for replay; 0 keeps them indefinitely. @default 30 */
     eventArchiveDays: int(0, 3650).default(30),
+    /**
+     * Opt-out by MO keyword (README, Opt-out): `{ "enabled": true }` turns it on; `stopKeywords`,
+     * `startKeywords` and `scope` ('sender' | 'all') as the service's OPT_OUT_* settings. @default - off
+     */
+    optOut: z
+      .object({
+        enabled: z.boolean().default(SERVICE_DEFAULTS.OPT_OUT),
+        stopKeywords: z.array(optOutKeyword).min(1, 'must list at least one keyword').default(SERVICE_DEFAULTS.OPT_OUT_KEYWORDS.split(',')),
+        startKeywords: z.array(optOutKeyword).min(1, 'must list at least one keyword').default(SERVICE_DEFAULTS.OPT_IN_KEYWORDS.split(',')),
+        scope: z.enum(['sender', 'all']).default(SERVICE_DEFAULTS.OPT_OUT_SCOPE),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -275,7 +297,8 @@ function stackProblems(s: StackConfig, where: string): string[] {
       say(`${at}: lambdaArn is in account ${account}, but the stack is in ${s.account} (EventBridge invokes functions of its own account only)`);
     }
     if (c.statuses !== undefined && c.detailTypes.some((t) => t !== 'SmsStatusChanged')) {
-      say(`${at}: statuses filter SmsStatusChanged events, which SmsReceived events would never match; give SmsReceived a consumer of its own`);
+      const others = c.detailTypes.filter((t) => t !== 'SmsStatusChanged').join(', ');
+      say(`${at}: statuses filter SmsStatusChanged events, which ${others} events would never match; give ${others} a consumer of its own`);
     }
   });
   return out;

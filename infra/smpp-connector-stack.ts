@@ -8,6 +8,7 @@ import { PLACEHOLDER_ACCOUNT, type StackConfig } from './config.js';
 import { EgressIpLookup } from './constructs/egress-ip-lookup.js';
 import { EgressNetwork } from './constructs/egress-network.js';
 import { EventConsumers } from './constructs/event-consumers.js';
+import { FinalStatusSweep } from './constructs/final-status-sweep.js';
 import { ConnectorMonitoring } from './constructs/monitoring.js';
 import { SmppConnector } from './constructs/smpp-connector.js';
 import { StreamPublisher } from './constructs/stream-publisher.js';
@@ -31,11 +32,15 @@ export class SmppConnectorStack extends Stack {
   public readonly connector: SmppConnector;
   public readonly publisher: StreamPublisher;
   public readonly consumers: EventConsumers;
+  /** Makes messages with no final receipt by their deadline UNKNOWN (docs/architecture.md §7.2). */
+  public readonly finalStatusSweep: FinalStatusSweep;
   public readonly monitoring: ConnectorMonitoring;
   /** For producers' roles: send jobs to the queue. */
   public readonly sendJobsPolicy: iam.ManagedPolicy;
   /** For status readers' roles: read status items. */
   public readonly readStatusPolicy: iam.ManagedPolicy;
+  /** For operators' roles: redrive the DLQ and retry FAILED jobs (README, Replay: redrive and retry). */
+  public readonly operatorPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: SmppConnectorStackProps) {
     super(scope, id, props);
@@ -80,8 +85,11 @@ export class SmppConnectorStack extends Stack {
       logRetention,
       shutdownGraceMs: c.shutdownGraceMs,
       messageTtlDays: c.messageTtlDays,
+      finalStatusTimeoutHours: c.finalStatusTimeoutHours,
+      bulkMinShare: c.bulkMinShare,
       cpu: c.cpu,
       memoryLimitMiB: c.memoryMiB,
+      ...(c.optOut && { optOut: c.optOut.enabled, optOutKeywords: c.optOut.stopKeywords, optInKeywords: c.optOut.startKeywords, optOutScope: c.optOut.scope }),
     });
 
     this.network.allowEndpointsFrom(this.connector.securityGroup);
@@ -91,16 +99,17 @@ export class SmppConnectorStack extends Stack {
       logRetention,
       archiveRetention: Duration.days(c.eventArchiveDays),
     });
+    this.finalStatusSweep = new FinalStatusSweep(this, 'FinalStatusSweep', { table: this.connector.table, messageTtlDays: c.messageTtlDays, logRetention });
     this.consumers = new EventConsumers(this, 'Consumers', {
       eventBus: this.publisher.eventBus,
       consumers: c.consumers.map((k) => ({ ...k, maxEventAge: Duration.seconds(k.maxEventAgeSeconds) })),
     });
 
-    // For the users' own roles. SendMessage also authorises SendMessageBatch; the queue is encrypted
-    // with SQS-managed keys, which need no KMS permission.
+    // For the users' own roles. SendMessage also authorises SendMessageBatch; the queues are encrypted
+    // with SQS-managed keys, which need no KMS permission. Urgent jobs go to the priority queue.
     this.sendJobsPolicy = new iam.ManagedPolicy(this, 'SendJobsPolicy', {
-      description: `Send SMS jobs to the ${this.stackName} outbound queue`,
-      statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.connector.queue.queueArn] })],
+      description: `Send SMS jobs to the ${this.stackName} outbound and priority queues`,
+      statements: [new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.connector.queue.queueArn, this.connector.priorityQueue.queueArn] })],
     });
     this.readStatusPolicy = new iam.ManagedPolicy(this, 'ReadStatusPolicy', {
       description: `Read SMS status items from the ${this.stackName} table (key id)`,
@@ -112,15 +121,32 @@ export class SmppConnectorStack extends Stack {
         }),
       ],
     });
+    // What `npm run redrive` and `npm run retry` call (docs/architecture.md §7.4), for both lanes: receive,
+    // delete and un-hide (a dry run's look) on the DLQs, find a DLQ from its queue's redrive policy, send to
+    // the queues; read and conditionally update a message. Nothing else on the table: no Put, no Delete.
+    this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+      description: `Redrive the ${this.stackName} dead-letter queues and retry FAILED jobs`,
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+          resources: [this.connector.deadLetterQueue.queueArn, this.connector.priorityDeadLetterQueue.queueArn],
+        }),
+        new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes', 'sqs:SendMessage'], resources: [this.connector.queue.queueArn, this.connector.priorityQueue.queueArn] }),
+        new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [this.connector.table.tableArn] }),
+      ],
+    });
 
     this.monitoring = new ConnectorMonitoring(this, 'Monitoring', {
       serviceName: this.connector.serviceName,
       queue: this.connector.queue,
       deadLetterQueue: this.connector.deadLetterQueue,
+      priorityQueue: this.connector.priorityQueue,
+      priorityDeadLetterQueue: this.connector.priorityDeadLetterQueue,
       service: this.connector.service,
       desiredCount: this.connector.desiredCount,
       publisher: this.publisher.function,
       publisherFailureQueue: this.publisher.failureQueue,
+      finalStatusSweep: this.finalStatusSweep.function,
       alarmEmail: c.alarmEmail,
       oldestMessageAge: Duration.seconds(c.oldestMessageAlarmSeconds),
       natGatewayIds: this.network.natGatewayIds,
@@ -168,12 +194,19 @@ export class SmppConnectorStack extends Stack {
     new CfnOutput(this, 'QueueUrl', { value: connector.queue.queueUrl, description: 'Outbound SMS jobs (JSON, docs/architecture.md §3.1)' });
     new CfnOutput(this, 'QueueArn', { value: connector.queue.queueArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: connector.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'PriorityQueueUrl', { value: connector.priorityQueue.queueUrl, description: 'Urgent SMS jobs (one-time passwords): sent ahead of the outbound queue\'s' });
+    new CfnOutput(this, 'PriorityQueueArn', { value: connector.priorityQueue.queueArn });
+    new CfnOutput(this, 'PriorityDeadLetterQueueUrl', { value: connector.priorityDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'TableName', { value: connector.table.tableName, description: 'Message status items, key `id`' });
     new CfnOutput(this, 'TableArn', { value: connector.table.tableArn });
-    new CfnOutput(this, 'SendJobsPolicyArn', { value: this.sendJobsPolicy.managedPolicyArn, description: 'Attach to producers\' roles: sqs:SendMessage on the queue' });
+    new CfnOutput(this, 'SendJobsPolicyArn', { value: this.sendJobsPolicy.managedPolicyArn, description: 'Attach to producers\' roles: sqs:SendMessage on the outbound and priority queues' });
     new CfnOutput(this, 'ReadStatusPolicyArn', {
       value: this.readStatusPolicy.managedPolicyArn,
       description: 'Attach to status readers\' roles: GetItem, BatchGetItem, Query on the table',
+    });
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      value: this.operatorPolicy.managedPolicyArn,
+      description: 'Attach to operators\' roles: npm run redrive / retry (the DLQ, SendMessage on the queue, GetItem and UpdateItem on the table)',
     });
     new CfnOutput(this, 'SecretArn', {
       value: connector.credentialsSecret.secretArn,
@@ -231,10 +264,12 @@ export class SmppConnectorStack extends Stack {
     if (lookupRole !== undefined) {
       ack(lookupRole, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeAddresses has no resource-level permissions; it only reads the addresses of the imported EIPs.');
     }
-    ack(
-      publisher.function,
-      'AwsSolutions-L1',
-      'Node.js 22 is deliberate: it matches the service image (node:22) and the toolchain the project is verified with (docs/architecture.md §6).',
-    );
+    for (const fn of [publisher.function, this.finalStatusSweep.function]) {
+      ack(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 is deliberate: it matches the service image (node:22) and the toolchain the project is verified with (docs/architecture.md §6).',
+      );
+    }
   }
 }

@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConfigError } from '../../service/src/errors.js';
-import { DetailType, EVENT_SOURCE } from '../../service/src/lambdas/events.js';
+import { DEFAULT_DETAIL_TYPES, DetailType, EVENT_SOURCE } from '../../service/src/lambdas/events.js';
 
 /** One of the users' own Lambdas on the connector's bus. */
 export interface EventConsumer {
@@ -13,7 +13,7 @@ export interface EventConsumer {
   readonly name: string;
   /** The function, or an alias or version of it, in the stack's account and region. */
   readonly lambdaArn: string;
-  /** @default both: ['SmsStatusChanged', 'SmsReceived'] */
+  /** Also `OptedOut`, `OptedIn` (suppression list changes), when named. @default ['SmsStatusChanged', 'SmsReceived'] */
   readonly detailTypes?: readonly DetailType[];
   /** Only SmsStatusChanged events with one of these statuses; needs detailTypes ['SmsStatusChanged']. @default - every status */
   readonly statuses?: readonly string[];
@@ -51,7 +51,7 @@ export class EventConsumers extends Construct {
     super(scope, id);
     validate(props.consumers);
     this.consumers = props.consumers.map((c) => {
-      const detailTypes = c.detailTypes ?? Object.values(DetailType);
+      const detailTypes = c.detailTypes ?? DEFAULT_DETAIL_TYPES;
       const deadLetterQueue = new sqs.Queue(this, `${c.name}DeadLetterQueue`, {
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
@@ -107,7 +107,7 @@ function validate(consumers: readonly EventConsumer[]): void {
     if (names.has(c.name.toLowerCase())) problems.push(`${at}: the name is used twice`);
     names.add(c.name.toLowerCase());
     if (c.detailTypes !== undefined && c.detailTypes.length === 0) problems.push(`${at}: detailTypes must list at least one detail type`);
-    if (c.statuses !== undefined && (c.statuses.length === 0 || (c.detailTypes ?? Object.values(DetailType)).some((t) => t !== DetailType.StatusChanged))) {
+    if (c.statuses !== undefined && (c.statuses.length === 0 || (c.detailTypes ?? DEFAULT_DETAIL_TYPES).some((t) => t !== DetailType.StatusChanged))) {
       problems.push(`${at}: statuses must be non-empty and come with detailTypes ['SmsStatusChanged'] only (SmsReceived events have no status)`);
     }
     const retries = c.retryAttempts ?? 185;

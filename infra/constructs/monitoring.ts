@@ -17,11 +17,16 @@ export interface ConnectorMonitoringProps {
   readonly serviceName: string;
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The urgent lane's queue and its DLQ (docs/architecture.md §7.1). @default - none watched */
+  readonly priorityQueue?: sqs.IQueue;
+  readonly priorityDeadLetterQueue?: sqs.IQueue;
   readonly service: ecs.FargateService;
   /** Desired tasks; with 0 the bind and task alarms stay silent (nothing is meant to run). */
   readonly desiredCount: number;
   readonly publisher: lambda.IFunction;
   readonly publisherFailureQueue: sqs.IQueue;
+  /** The scheduled final-status sweep (docs/architecture.md §7.2). @default - none watched */
+  readonly finalStatusSweep?: lambda.IFunction;
   /** The NAT gateways that carry the egress IPs. @default [] */
   readonly natGatewayIds?: readonly string[];
   /** The users' consumers' dead-letter queues, by consumer name. @default [] */
@@ -133,6 +138,15 @@ export class ConnectorMonitoring extends Construct {
       evaluationPeriods: 1,
       alarmDescription: 'Jobs reached the outbound DLQ (received too often without an outcome); inspect and redrive',
     });
+    if (props.priorityDeadLetterQueue !== undefined) {
+      this.alarm('PriorityDeadLetterQueueNotEmpty', {
+        metric: props.priorityDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        alarmDescription: 'Urgent jobs reached the priority DLQ (received too often without an outcome); inspect and redrive',
+      });
+    }
     this.alarm('OldestMessageAge', {
       metric: props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(1) }),
       threshold: (props.oldestMessageAge ?? Duration.minutes(5)).toSeconds(),
@@ -192,6 +206,16 @@ export class ConnectorMonitoring extends Construct {
       evaluationPeriods: 1,
       alarmDescription: 'The stream publisher Lambda failed invocations',
     });
+    if (props.finalStatusSweep !== undefined) {
+      // One run every 15 minutes: a window of that length sees every run, and the next good run clears it.
+      this.alarm('FinalStatusSweepErrors', {
+        metric: props.finalStatusSweep.metricErrors({ statistic: 'Sum', period: Duration.minutes(15) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        alarmDescription: 'The final-status sweep failed (its log names the writes); messages past their deadline stay open until a run succeeds',
+      });
+    }
     this.alarm('PublisherIteratorAge', {
       metric: props.publisher.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
       threshold: (props.maxIteratorAge ?? Duration.minutes(1)).toMilliseconds(),
@@ -269,8 +293,17 @@ export class ConnectorMonitoring extends Construct {
         [
           w(
             'Outbound queue',
-            [props.queue.metricApproximateNumberOfMessagesVisible(), props.queue.metricApproximateNumberOfMessagesNotVisible()],
-            [props.queue.metricApproximateAgeOfOldestMessage(), props.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+            [
+              props.queue.metricApproximateNumberOfMessagesVisible(),
+              props.queue.metricApproximateNumberOfMessagesNotVisible(),
+              ...(props.priorityQueue ? [props.priorityQueue.metricApproximateNumberOfMessagesVisible({ label: 'Urgent: messages visible' })] : []),
+            ],
+            [
+              props.queue.metricApproximateAgeOfOldestMessage(),
+              props.deadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+              ...(props.priorityQueue ? [props.priorityQueue.metricApproximateAgeOfOldestMessage({ label: 'Urgent: age of oldest message' })] : []),
+              ...(props.priorityDeadLetterQueue ? [props.priorityDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'Urgent DLQ: messages visible' })] : []),
+            ],
           ),
           w(
             'Stream publisher',

@@ -59,6 +59,8 @@ export interface SmppConnectorProps {
   readonly shutdownGraceMs?: number;
   /** @default 30 */
   readonly messageTtlDays?: number;
+  /** Hours a submitted message waits for a final receipt before the sweep makes it UNKNOWN (docs/architecture.md §7.2). @default 72 */
+  readonly finalStatusTimeoutHours?: number;
   /** @default 512 */
   readonly cpu?: number;
   /** @default 1024 */
@@ -71,6 +73,11 @@ export interface SmppConnectorProps {
   readonly visibilityTimeout?: Duration;
   /** Receives before a job goes to the DLQ. @default 10 */
   readonly maxReceiveCount?: number;
+  /**
+   * Share of the submits kept for bulk jobs while urgent ones (from the priority queue) wait too
+   * (`BULK_MIN_SHARE`, docs/architecture.md §7.1). 0 – 0.9. @default 0.1
+   */
+  readonly bulkMinShare?: number;
   /** @default 8080 */
   readonly healthPort?: number;
   /**
@@ -79,16 +86,27 @@ export interface SmppConnectorProps {
    * deploying with one more each time (README, Deployment). @default every index
    */
   readonly indexes?: readonly MessageIndexName[];
+  /** Opt-out by MO keyword and the suppression check before each job (`OPT_OUT`; README, Opt-out). @default false */
+  readonly optOut?: boolean;
+  /** Whole-text MO keywords that opt a number out (`OPT_OUT_KEYWORDS`). @default STOP, UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL */
+  readonly optOutKeywords?: readonly string[];
+  /** Whole-text MO keywords that opt it back in (`OPT_IN_KEYWORDS`). @default START, UNSTOP */
+  readonly optInKeywords?: readonly string[];
+  /** `sender`: an opt-out holds for the sender it was sent to; `all`: for every sender (`OPT_OUT_SCOPE`). @default 'sender' */
+  readonly optOutScope?: 'sender' | 'all';
 }
 
 /**
- * The connector: outbound queue and its DLQ, the status table, the credentials secret, and the
- * Fargate service that joins them (after aws-ecs-patterns' QueueProcessingFargateService, minus
- * queue-depth autoscaling, which would break the account's bind budget).
+ * The connector: outbound and priority queues, each with its DLQ, the status table, the credentials
+ * secret, and the Fargate service that joins them (after aws-ecs-patterns'
+ * QueueProcessingFargateService, minus queue-depth autoscaling, which would break the account's bind budget).
  */
 export class SmppConnector extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
+  /** Urgent jobs (one-time passwords): sent ahead of the outbound queue's (docs/architecture.md §7.1). */
+  public readonly priorityQueue: sqs.Queue;
+  public readonly priorityDeadLetterQueue: sqs.Queue;
   public readonly table: dynamodb.Table;
   public readonly credentialsSecret: secretsmanager.ISecret;
   public readonly cluster: ecs.Cluster;
@@ -122,6 +140,20 @@ export class SmppConnector extends Construct {
       retentionPeriod: Duration.days(4),
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: p.maxReceiveCount },
+    });
+    // The urgent lane's queue: the same job schema and settings, a DLQ of its own.
+    this.priorityDeadLetterQueue = new sqs.Queue(this, 'PriorityDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.priorityQueue = new sqs.Queue(this, 'PriorityQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: p.visibilityTimeout,
+      retentionPeriod: Duration.days(4),
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.priorityDeadLetterQueue, maxReceiveCount: p.maxReceiveCount },
     });
 
     this.table = new dynamodb.Table(this, 'Messages', {
@@ -209,14 +241,21 @@ export class SmppConnector extends Construct {
         MPS_PER_BIND: String(p.mpsPerBind),
         WINDOW_SIZE: String(p.windowSize),
         OUTBOUND_QUEUE_URL: this.queue.queueUrl,
+        OUTBOUND_PRIORITY_QUEUE_URL: this.priorityQueue.queueUrl,
+        BULK_MIN_SHARE: String(p.bulkMinShare),
         MESSAGES_TABLE: this.table.tableName,
         MESSAGE_TTL_DAYS: String(p.messageTtlDays),
+        FINAL_STATUS_TIMEOUT_HOURS: String(p.finalStatusTimeoutHours),
         LOG_LEVEL: p.logLevel,
         HEALTH_PORT: String(p.healthPort),
         SHUTDOWN_GRACE_MS: String(p.shutdownGraceMs),
         // The service sets this visibility on every receive and records FAILED on the last receive.
         VISIBILITY_TIMEOUT_SECONDS: String(p.visibilityTimeout.toSeconds()),
         MAX_RECEIVE_COUNT: String(p.maxReceiveCount),
+        OPT_OUT: String(p.optOut),
+        OPT_OUT_KEYWORDS: p.optOutKeywords.join(','),
+        OPT_IN_KEYWORDS: p.optInKeywords.join(','),
+        OPT_OUT_SCOPE: p.optOutScope,
         // The `Service` dimension of the EMF metrics the alarms watch.
         SERVICE_NAME: this.serviceName,
       } satisfies Partial<Record<ServiceEnvName | 'SERVICE_NAME', string>>,
@@ -261,8 +300,11 @@ export class SmppConnector extends Construct {
 
     const taskRole = this.taskDefinition.taskRole;
     this.queue.grantConsumeMessages(taskRole);
+    this.priorityQueue.grantConsumeMessages(taskRole);
     // On the table alone: the service never queries an index (Table.grant would add index/*).
-    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TASK_TABLE_ACTIONS], resources: [this.table.tableArn] }));
+    // With opt-out on, also the suppression check's BatchGetItem (docs/architecture.md §7.5).
+    const tableActions = p.optOut ? [...TASK_TABLE_ACTIONS, ...OPT_OUT_TABLE_ACTIONS] : [...TASK_TABLE_ACTIONS];
+    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
     this.credentialsSecret.grantRead(taskRole);
   }
 }
@@ -274,6 +316,8 @@ export class SmppConnector extends Construct {
  * PartiQLInsert. The bind leases are UpdateItems on the same table.
  */
 export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'] as const;
+/** Added when opt-out is on: the suppression entries of a receive's jobs are read in one BatchGetItem. */
+export const OPT_OUT_TABLE_ACTIONS = ['dynamodb:BatchGetItem'] as const;
 
 /** Defaults of the optional props, apart from the builder. */
 const S = SERVICE_DEFAULTS;
@@ -292,11 +336,17 @@ export const SMPP_CONNECTOR_DEFAULTS = {
   logLevel: S.LOG_LEVEL,
   shutdownGraceMs: S.SHUTDOWN_GRACE_MS,
   messageTtlDays: S.MESSAGE_TTL_DAYS,
+  finalStatusTimeoutHours: S.FINAL_STATUS_TIMEOUT_HOURS,
   cpu: 512,
   memoryLimitMiB: 1024,
   maxReceiveCount: S.MAX_RECEIVE_COUNT,
+  bulkMinShare: S.BULK_MIN_SHARE,
   visibilityTimeout: Duration.seconds(S.VISIBILITY_TIMEOUT_SECONDS),
   healthPort: S.HEALTH_PORT,
+  optOut: S.OPT_OUT,
+  optOutKeywords: S.OPT_OUT_KEYWORDS.split(','),
+  optInKeywords: S.OPT_IN_KEYWORDS.split(','),
+  optOutScope: S.OPT_OUT_SCOPE,
 } as const satisfies Partial<SmppConnectorProps>;
 
 type Defaulted = keyof typeof SMPP_CONNECTOR_DEFAULTS;
@@ -320,11 +370,17 @@ function withDefaults(props: SmppConnectorProps): ResolvedProps {
     logLevel: props.logLevel ?? d.logLevel,
     shutdownGraceMs: props.shutdownGraceMs ?? d.shutdownGraceMs,
     messageTtlDays: props.messageTtlDays ?? d.messageTtlDays,
+    finalStatusTimeoutHours: props.finalStatusTimeoutHours ?? d.finalStatusTimeoutHours,
     cpu: props.cpu ?? d.cpu,
     memoryLimitMiB: props.memoryLimitMiB ?? d.memoryLimitMiB,
     maxReceiveCount: props.maxReceiveCount ?? d.maxReceiveCount,
+    bulkMinShare: props.bulkMinShare ?? d.bulkMinShare,
     visibilityTimeout: props.visibilityTimeout ?? d.visibilityTimeout,
     healthPort: props.healthPort ?? d.healthPort,
+    optOut: props.optOut ?? d.optOut,
+    optOutKeywords: props.optOutKeywords ?? d.optOutKeywords,
+    optInKeywords: props.optInKeywords ?? d.optInKeywords,
+    optOutScope: props.optOutScope ?? d.optOutScope,
   };
 }
 
@@ -333,9 +389,16 @@ function validate(p: ResolvedProps): DeploymentLimits {
   const { limits, problems } = checkBinds(p);
   if (p.shutdownGraceMs < 0 || p.shutdownGraceMs > 110_000) problems.push('shutdownGraceMs must be 0–110000 (stopTimeout = grace + 10 s, and ECS allows at most 120 s)');
   if (p.maxReceiveCount < 1 || p.maxReceiveCount > 1000) problems.push('maxReceiveCount must be 1–1000');
+  if (!(p.bulkMinShare >= 0 && p.bulkMinShare <= 0.9)) problems.push('bulkMinShare must be 0–0.9');
   const visibility = p.visibilityTimeout.toSeconds();
   // The service renews visibility every quarter of it; below 10 s one slow SQS call could let it lapse.
   if (visibility < 10 || visibility > 43_200) problems.push('visibilityTimeout must be 10 s – 12 h (the service renews it every quarter while a job is in hand)');
+  // The service reads each list as one comma-separated variable, upper-cased (service/src/config.ts).
+  for (const [name, list] of [['optOutKeywords', p.optOutKeywords], ['optInKeywords', p.optInKeywords]] as const) {
+    if (list.length === 0 || list.some((k) => k.trim().length === 0 || k.length > 32 || k.includes(','))) problems.push(`${name} must list 1–32 character keywords without commas`);
+  }
+  const shared = p.optOutKeywords.filter((k) => p.optInKeywords.some((i) => i.trim().toUpperCase() === k.trim().toUpperCase()));
+  if (shared.length > 0) problems.push(`optOutKeywords and optInKeywords share ${shared.join(', ')}`);
   if (problems.length > 0 || limits === undefined) throw new ConfigError(problems.map((m) => `SmppConnector: ${m}`));
   return limits;
 }

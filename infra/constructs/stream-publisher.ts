@@ -52,7 +52,7 @@ export class StreamPublisher extends Construct {
     super(scope, id);
     this.eventBus = new events.EventBus(this, 'Bus', {
       eventBusName: props.eventBusName ?? `${Stack.of(this).stackName}-events`,
-      description: 'SMPP connector: SmsStatusChanged and SmsReceived events (source smpp-connector)',
+      description: 'SMPP connector: SmsStatusChanged, SmsReceived, OptedOut and OptedIn events (source smpp-connector)',
     });
     // A consumer that was down, or wrong, can be fed again: a replay re-sends the archived events to the bus's rules.
     this.archive = this.eventBus.archive('Archive', {
@@ -120,9 +120,9 @@ export class StreamPublisher extends Construct {
       // One poller per shard keeps a message's changes in order.
       parallelizationFactor: 1,
       onFailure: new SqsDlq(this.failureQueue),
-      // Only message status items and new MO items reach the function; correlation items never do.
+      // Only message status items, suppression entries (rare) and new MO items reach the function; correlation items never do.
       filters: [
-        lambda.FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: lambda.FilterRule.isEqual('MESSAGE') } } } }),
+        lambda.FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: lambda.FilterRule.or('MESSAGE', 'OPTOUT') } } } }),
         lambda.FilterCriteria.filter({
           eventName: lambda.FilterRule.isEqual('INSERT'),
           dynamodb: { NewImage: { kind: { S: lambda.FilterRule.isEqual('MO') } } },

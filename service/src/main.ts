@@ -9,7 +9,8 @@ import { createSqsClient, OutboundQueue } from './aws/queue.js';
 import { BindLease } from './aws/bind-lease.js';
 import { MoStore } from './aws/mo-store.js';
 import { createSecretsManagerClient, SecretCredentials, StaticCredentials } from './aws/secrets.js';
-import { StatusStore } from './aws/status-store/index.js';
+import { StatusStore, type MoItem } from './aws/status-store/index.js';
+import { SuppressionList } from './aws/suppression.js';
 import { systemClock, type Clock } from './clock.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -65,7 +66,17 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     ? new SecretCredentials(createSecretsManagerClient({ region: config.aws.region }), config.smpp.credentialsSecretId)
     : new StaticCredentials({ systemId: config.smpp.systemId ?? '', password: config.smpp.password ?? '' });
 
-  const store = new StatusStore({ client: dynamodb, tableName: config.aws.tableName, ttlDays: config.messageTtlDays, clock: () => clock.now(), logger });
+  const store = new StatusStore({
+    client: dynamodb,
+    tableName: config.aws.tableName,
+    ttlDays: config.messageTtlDays,
+    finalStatusTimeoutHours: config.finalStatusTimeoutHours,
+    clock: () => clock.now(),
+    logger,
+  });
+  // Opt-out (docs/architecture.md §7.5): off, nothing of it is built and no call is made.
+  const optOut = config.optOut.enabled ? config.optOut : undefined;
+  const suppression = optOut && new SuppressionList({ client: dynamodb, tableName: config.aws.tableName, clock: () => clock.now() });
   const mo = new MoStore({
     client: dynamodb,
     tableName: config.aws.tableName,
@@ -73,8 +84,9 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     reassemblyTimeoutMs: config.moReassemblyTimeoutSeconds * 1000,
     clock: () => clock.now(),
     logger,
+    ...(suppression && optOut && { alsoWrite: (m: MoItem) => suppression.moWrite(m, optOut) }),
   });
-  const inbound = new InboundPipeline({ store, mo, logger, metrics, clock });
+  const inbound = new InboundPipeline({ store, mo, logger, metrics, clock, ...(optOut && { optOut }) });
   // The account's bind budget, leased per slot in the messages table: no bind connects without one.
   const slots: BindSlots = new BindLease({
     client: dynamodb,
@@ -87,6 +99,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
   });
   const smpp = new SmppClient({
     ...config.smpp,
+    bulkMinShare: config.bulkMinShare,
     credentials,
     slots,
     onDeliver: inbound.onDeliver,
@@ -96,6 +109,8 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
   });
   const outbound = new OutboundPipeline({
     queue: new OutboundQueue(sqs, config.aws.queueUrl),
+    // The urgent lane (docs/architecture.md §7.1); without it, one lane as before.
+    ...(config.aws.priorityQueueUrl !== undefined && { priorityQueue: new OutboundQueue(sqs, config.aws.priorityQueueUrl) }),
     store,
     sender: smpp,
     owner,
@@ -109,6 +124,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     logger,
     metrics,
     clock,
+    ...(suppression && { optOut: { isSuppressed: (to: string, from: string) => suppression.isSuppressed(to, from), recordOptedOut: (id: string, o: string) => store.recordOptedOut(id, o) } }),
   });
 
   const isReady = () => {

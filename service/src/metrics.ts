@@ -14,6 +14,8 @@ export const MetricName = {
   ReceiptsStored: 'ReceiptsStored',
   MoStored: 'MoStored',
   JobsInvalid: 'JobsInvalid',
+  /** Jobs held back because their number opted out (docs/architecture.md §7.5). */
+  JobsOptedOut: 'JobsOptedOut',
   StoreUnavailable: 'StoreUnavailable',
   BindsBound: 'BindsBound',
   ResponseLatencyMs: 'ResponseLatencyMs',

@@ -48,6 +48,7 @@ describe('the committed configuration (cdk.json)', () => {
       vpcEndpoints: true,
       shutdownGraceMs: 20_000,
       messageTtlDays: 30,
+      finalStatusTimeoutHours: 72,
       consumers: [],
       eventArchiveDays: 30,
     });
@@ -264,5 +265,25 @@ describe('small rules', () => {
   it('applies -c tasks=N to every stack, as a number', () => {
     const out = applyTaskOverride({ stacks: [stackConfig(), stackConfig({ name: 'B' })] }, '0') as { stacks: { tasks: number }[] };
     expect(out.stacks.map((s) => s.tasks)).toEqual([0, 0]);
+  });
+});
+
+describe('opt-out (README, Opt-out)', () => {
+  const arn = 'arn:aws:lambda:ap-southeast-1:123456789012:function:optouts';
+
+  it('is off unless configured; one setting turns it on, with the service defaults for the rest', () => {
+    const [off] = parseConnectorConfig({ stacks: [stackConfig()] }).stacks;
+    expect(off?.optOut).toBeUndefined();
+    const [on] = parseConnectorConfig({ stacks: [stackConfig({ optOut: { enabled: true } })] }).stacks;
+    expect(on?.optOut).toEqual({ enabled: true, stopKeywords: ['STOP', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'STOPALL'], startKeywords: ['START', 'UNSTOP'], scope: 'sender' });
+    expect(problemsOf([stackConfig({ optOut: { enabled: true, stopKeywords: ['STOP,END'], scope: 'some' as never } })])).toEqual([
+      expect.stringMatching(/^smppConnector\.stacks\.0\.optOut\.stopKeywords\.0: must be 1–32 characters without commas/),
+      expect.stringMatching(/^smppConnector\.stacks\.0\.optOut\.scope: /),
+    ]);
+  });
+
+  it('sends OptedOut / OptedIn events to a consumer only when it names them', () => {
+    const [s] = parseConnectorConfig({ stacks: [stackConfig({ consumers: [{ name: 'optouts', lambdaArn: arn, detailTypes: ['OptedOut', 'OptedIn'] }] })] }).stacks;
+    expect(s?.consumers[0]?.detailTypes).toEqual(['OptedOut', 'OptedIn']);
   });
 });

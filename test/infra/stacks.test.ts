@@ -34,6 +34,7 @@ const variant = stackConfig({
     { name: 'inbox', lambdaArn: INBOX, detailTypes: ['SmsReceived'], retryAttempts: 10, maxEventAgeSeconds: 3600 },
   ],
   eventArchiveDays: 7,
+  optOut: { enabled: true, stopKeywords: ['STOP', 'ARRET'], scope: 'all' },
 });
 
 const app = appWith([...configuredStacks, variant]);
@@ -148,7 +149,8 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     t.hasOutput('QueueArn', { Value: arnOf('AWS::SQS::Queue', 'ConnectorQueue') });
     t.hasOutput('TableArn', { Value: arnOf('AWS::DynamoDB::Table', 'ConnectorMessages') });
     t.hasOutput('EventBusArn', { Value: arnOf('AWS::Events::EventBus', 'StreamPublisherBus') });
-    for (const output of ['QueueUrl', 'TableName', 'SecretArn', 'EventBusName', 'SendJobsPolicyArn', 'ReadStatusPolicyArn', 'ClusterName', 'ServiceName', 'ServiceLogGroup', 'AlarmTopicArn']) t.hasOutput(output, {});
+    t.hasOutput('PriorityQueueArn', { Value: arnOf('AWS::SQS::Queue', 'ConnectorPriorityQueue') });
+    for (const output of ['QueueUrl', 'PriorityQueueUrl', 'PriorityDeadLetterQueueUrl', 'TableName', 'SecretArn', 'EventBusName', 'SendJobsPolicyArn', 'ReadStatusPolicyArn', 'ClusterName', 'ServiceName', 'ServiceLogGroup', 'AlarmTopicArn']) t.hasOutput(output, {});
   });
 
   it('lets a first deploy succeed while the SMSC refuses every bind: only tasks that crash or hang fail a deployment', () => {
@@ -264,7 +266,10 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
       (only(t, 'AWS::IAM::ManagedPolicy', idPart).Properties.PolicyDocument as { Statement: unknown[] }).Statement;
     const arnOf = (type: string, idPart: string) => ({ 'Fn::GetAtt': [resources(t, type).find(([id]) => id.includes(idPart))![0], 'Arn'] });
     // SendMessage also authorises SendMessageBatch; the queue uses SQS-managed keys, so no KMS grant is needed.
-    expect(managed('SendJobs')).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf('AWS::SQS::Queue', 'ConnectorQueue') }]);
+    // Both queues: urgent jobs go to the priority queue (README, Priority lanes).
+    expect(managed('SendJobs')).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: [arnOf('AWS::SQS::Queue', 'ConnectorPriorityQueue'), arnOf('AWS::SQS::Queue', 'ConnectorQueue')] },
+    ]);
     expect(managed('ReadStatus')).toEqual([
       {
         Effect: 'Allow',
@@ -279,6 +284,27 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.SendJobsPolicyArn?.Value).toEqual({ Ref: resources(t, 'AWS::IAM::ManagedPolicy').find(([id]) => id.includes('SendJobs'))![0] });
     expect(outputs.ReadStatusPolicyArn?.Value).toEqual({ Ref: resources(t, 'AWS::IAM::ManagedPolicy').find(([id]) => id.includes('ReadStatus'))![0] });
+  });
+
+  it('packages what redrive and retry call as an operator policy: both DLQs, sending to both queues, reading and updating a message', () => {
+    const t = template(name);
+    const arnOf = (type: string, idPart: string) => ({ 'Fn::GetAtt': [resources(t, type).find(([id]) => id.includes(idPart))![0], 'Arn'] });
+    expect((only(t, 'AWS::IAM::ManagedPolicy', 'OperatorPolicy').Properties.PolicyDocument as { Statement: unknown[] }).Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+        Resource: [arnOf('AWS::SQS::Queue', 'ConnectorDeadLetterQueue'), arnOf('AWS::SQS::Queue', 'ConnectorPriorityDeadLetterQueue')],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
+        Resource: [arnOf('AWS::SQS::Queue', 'ConnectorPriorityQueue'), arnOf('AWS::SQS::Queue', 'ConnectorQueue')],
+      },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: arnOf('AWS::DynamoDB::Table', 'ConnectorMessages') },
+    ]);
+    const outputs = t.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.OperatorPolicyArn?.Value).toEqual({ Ref: resources(t, 'AWS::IAM::ManagedPolicy').find(([id]) => id.includes('OperatorPolicy'))![0] });
+    expect(outputs.DeadLetterQueueUrl?.Value).toEqual({ Ref: resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes('ConnectorDeadLetterQueue'))![0] });
   });
 
   it('grants the execution role only image pull and its log stream', () => {
@@ -300,6 +326,42 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     ]);
     // No AWS-managed policy on any role.
     for (const [, role] of resources(t, 'AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('sweeps for final statuses every 15 minutes, allowed exactly a Query of openByDeadline and UpdateItem on the table', () => {
+    const t = template(name);
+    const table = resources(t, 'AWS::DynamoDB::Table')[0]![0];
+    const [fnId, fn] = resources(t, 'AWS::Lambda::Function').find(([id]) => id.includes('FinalStatusSweepFunction'))!;
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Timeout: 300,
+      Environment: {
+        Variables: { TABLE_NAME: { Ref: table }, MESSAGE_TTL_DAYS: '30', POWERTOOLS_SERVICE_NAME: name, POWERTOOLS_METRICS_NAMESPACE: 'SmppConnector' },
+      },
+    });
+    const [ruleId, rule] = resources(t, 'AWS::Events::Rule').find(([id]) => id.includes('FinalStatusSweepSchedule'))!;
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(15 minutes)', State: 'ENABLED' });
+    expect(rule.Properties.Targets).toMatchObject([{ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] } }]);
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    });
+    const doc = only(t, 'AWS::IAM::Policy', 'FinalStatusSweepRoleDefaultPolicy').Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
+    expect(doc.Statement.map((st) => [st.Action].flat().sort())).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], ['dynamodb:Query'], ['dynamodb:UpdateItem']]);
+    expect(doc.Statement[1]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, '/index/openByDeadline']] });
+    expect(doc.Statement[2]!.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+    const alarm = resources(t, 'AWS::CloudWatch::Alarm').find(([id]) => id.includes('FinalStatusSweepErrors'))![1];
+    expect(alarm.Properties).toMatchObject({
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Period: 900,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('indexes messages by recipient, MOs by originator and open messages by deadline: sparse, keys only, as the local table', () => {
@@ -328,19 +390,23 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     });
   });
 
-  it('redrives outbound jobs to an encrypted DLQ after 10 receives, and enforces TLS on the queues', () => {
+  it('redrives outbound and priority jobs each to an encrypted DLQ of its own after 10 receives, and enforces TLS on the queues', () => {
     const t = template(name);
-    const dlqId = resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes('DeadLetterQueue'))![0];
-    t.hasResourceProperties('AWS::SQS::Queue', {
-      VisibilityTimeout: 15,
-      MessageRetentionPeriod: 4 * 86_400,
-      ReceiveMessageWaitTimeSeconds: 20,
-      SqsManagedSseEnabled: true,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 10 },
-    });
-    t.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+    const queue = (idPart: string) => resources(t, 'AWS::SQS::Queue').find(([id]) => id.includes(idPart))!;
+    for (const [queueId, dlqIdPart] of [['ConnectorQueue', 'ConnectorDeadLetterQueue'], ['ConnectorPriorityQueue', 'ConnectorPriorityDeadLetterQueue']] as const) {
+      const dlqId = queue(dlqIdPart)[0];
+      expect(queue(queueId)[1].Properties).toMatchObject({
+        VisibilityTimeout: 15,
+        MessageRetentionPeriod: 4 * 86_400,
+        ReceiveMessageWaitTimeSeconds: 20,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 10 },
+      });
+      expect(queue(dlqIdPart)[1].Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86_400, SqsManagedSseEnabled: true });
+    }
     const policies = resources(t, 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(3);
+    // The two queues, their two DLQs, and the publisher's failure queue.
+    expect(policies).toHaveLength(5);
     for (const [, policy] of policies) {
       expect(policy.Properties.PolicyDocument).toMatchObject({
         Statement: [{ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }],
@@ -389,22 +455,31 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
       MPS_PER_BIND: '50',
       WINDOW_SIZE: '10',
       OUTBOUND_QUEUE_URL: { Ref: expect.stringContaining('ConnectorQueue') },
+      OUTBOUND_PRIORITY_QUEUE_URL: { Ref: expect.stringContaining('ConnectorPriorityQueue') },
+      BULK_MIN_SHARE: '0.1',
       MESSAGES_TABLE: { Ref: expect.stringContaining('ConnectorMessages') },
       MESSAGE_TTL_DAYS: '30',
+      FINAL_STATUS_TIMEOUT_HOURS: '72',
       LOG_LEVEL: 'info',
       HEALTH_PORT: '8080',
       SHUTDOWN_GRACE_MS: '20000',
       VISIBILITY_TIMEOUT_SECONDS: '15',
       MAX_RECEIVE_COUNT: '10',
+      OPT_OUT: 'false',
+      OPT_OUT_KEYWORDS: 'STOP,UNSUBSCRIBE,CANCEL,END,QUIT,STOPALL',
+      OPT_IN_KEYWORDS: 'START,UNSTOP',
+      OPT_OUT_SCOPE: 'sender',
       SERVICE_NAME: name,
     });
     expect(Object.keys(env)).not.toContain('SMPP_PASSWORD');
     // The service loads what the task definition gives it, and uses the queue's own visibility and redrive limit.
-    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'OUTBOUND_QUEUE_URL' ? 'https://sqs.example/q' : 'resolved-at-deploy']));
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'OUTBOUND_QUEUE_URL' ? 'https://sqs.example/q' : k === 'OUTBOUND_PRIORITY_QUEUE_URL' ? 'https://sqs.example/p' : 'resolved-at-deploy']));
     const config = loadConfig({ ...resolved, AWS_REGION: 'ap-southeast-1' });
     const queue = resources(template(name), 'AWS::SQS::Queue').find(([id]) => id.includes('ConnectorQueue'))![1];
     expect(config.visibilityTimeoutSeconds).toBe(queue.Properties.VisibilityTimeout);
     expect(config.maxReceiveCount).toBe((queue.Properties.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount);
+    expect(config.aws.priorityQueueUrl).toBe('https://sqs.example/p');
+    expect(config.bulkMinShare).toBe(0.1);
     expect(task.Properties).toMatchObject({ Cpu: '512', Memory: '1024', RuntimePlatform: { CpuArchitecture: 'X86_64' } });
   });
 
@@ -456,11 +531,11 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     });
   });
 
-  it('filters the stream to MESSAGE items and MO inserts', () => {
+  it('filters the stream to MESSAGE items, OPTOUT items and MO inserts', () => {
     const esm = only(template(name), 'AWS::Lambda::EventSourceMapping', 'DynamoDBEventSource');
     const patterns = (esm.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
     expect(patterns).toEqual([
-      { dynamodb: { NewImage: { kind: { S: ['MESSAGE'] } } } },
+      { dynamodb: { NewImage: { kind: { S: ['MESSAGE', 'OPTOUT'] } } } },
       { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['MO'] } } } },
     ]);
   });
@@ -469,14 +544,15 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     const t = template(name);
     const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const byMetric = (metricName: string) => alarms.filter((a) => a.MetricName === metricName);
-    expect(alarms).toHaveLength(13);
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    expect(alarms).toHaveLength(15);
+    // The two outbound DLQs (bulk and priority) and the publisher's failure queue.
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toMatchObject([{ Threshold: 300, ComparisonOperator: 'GreaterThanThreshold' }]);
     expect(byMetric('BindsBound')).toMatchObject([
       { Namespace: 'SmppConnector', Dimensions: [{ Name: 'Service', Value: name }], Threshold: 1, TreatMissingData: 'breaching', ActionsEnabled: true },
     ]);
     expect(byMetric('SubmitFailed')).toMatchObject([{ Namespace: 'SmppConnector', Statistic: 'Sum' }]);
-    expect(byMetric('Errors')).toHaveLength(1);
+    expect(byMetric('Errors')).toHaveLength(2); // the publisher and the final-status sweep
     expect(byMetric('IteratorAge')).toMatchObject([{ Threshold: 60_000 }]);
     expect(byMetric('RunningTaskCount')).toMatchObject([{ Threshold: 2, ComparisonOperator: 'LessThanThreshold' }]);
     // Readiness is watched here, not by the container health check.
@@ -615,6 +691,16 @@ describe('a stack with imported EIPs and an imported secret', () => {
       RetentionDays: 7,
     });
     for (const configured of configuredStacks) template(configured.name).hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30 });
+  });
+
+  it('turns opt-out on with one setting: the service gets its settings, the task role the suppression check\'s BatchGetItem', () => {
+    const t = template(name);
+    const [container] = only(t, 'AWS::ECS::TaskDefinition', 'Task').Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
+    const env = Object.fromEntries(container!.Environment.map((e) => [e.Name, e.Value]));
+    expect(env).toMatchObject({ OPT_OUT: 'true', OPT_OUT_KEYWORDS: 'STOP,ARRET', OPT_IN_KEYWORDS: 'START,UNSTOP', OPT_OUT_SCOPE: 'all' });
+    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'OUTBOUND_QUEUE_URL' ? 'https://sqs.example/q' : k === 'OUTBOUND_PRIORITY_QUEUE_URL' ? 'https://sqs.example/p' : 'resolved-at-deploy']));
+    expect(loadConfig({ ...resolved, AWS_REGION: 'ap-southeast-1' }).optOut).toEqual({ enabled: true, stopKeywords: ['STOP', 'ARRET'], startKeywords: ['START', 'UNSTOP'], scope: 'all' });
+    expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')[1]).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
 
   it('reads the imported secret and creates none', () => {

@@ -25,11 +25,15 @@ export interface TestStack {
   store: StatusStore;
   queueUrl: string;
   dlqUrl: string;
+  /** The priority queue, when the stack was started with one (`startStack(…, { priorityQueue: true })`). */
+  priorityQueueUrl: string | undefined;
   tableName: string;
   services: RunningService[];
   config(extra?: Record<string, string>): Readonly<Config>;
   startService(extra?: Record<string, string>, deps?: { logger?: Logger; dynamodb?: DynamoDBClient; owner?: string }): Promise<RunningService>;
   send(jobs: SmsInput[]): Promise<string[]>;
+  /** Puts jobs on the priority queue (urgent lane). */
+  sendUrgent(jobs: SmsInput[]): Promise<string[]>;
   /** Re-checks (not a fixed sleep) until every id has a record that satisfies `done`, or throws at the deadline. */
   waitFor(ids: string[], done: (item: StatusItem) => boolean, timeoutMs?: number): Promise<Map<string, StatusItem>>;
   queueDepth(): Promise<number>;
@@ -38,7 +42,8 @@ export interface TestStack {
 
 const aws = () => useLocalAws();
 
-export async function startStack(simOptions: SmscSimulatorOptions = {}): Promise<TestStack> {
+/** `priorityQueue`: also a priority queue (with its DLQ), passed to every service as OUTBOUND_PRIORITY_QUEUE_URL. */
+export async function startStack(simOptions: SmscSimulatorOptions = {}, options: { priorityQueue?: boolean } = {}): Promise<TestStack> {
   const local = aws();
   // A fresh seed per stack: the table is shared by the file's tests, and SMSC ids must not repeat across them.
   const sim = new SmscSimulator({
@@ -48,16 +53,19 @@ export async function startStack(simOptions: SmscSimulatorOptions = {}): Promise
   });
   const ports = await sim.start();
   const { queueUrl, dlqUrl } = await createQueues(local.sqs, local.uniqueName('outbound'));
+  const priorityQueueUrl = options.priorityQueue === true ? (await createQueues(local.sqs, local.uniqueName('priority'))).queueUrl : undefined;
   const tableName = await local.sharedTable();
   const store = new StatusStore({ client: local.dynamodb, tableName });
   const services: RunningService[] = [];
-  const config = (extra: Record<string, string> = {}) => loadConfig(serviceEnv(ports.port, queueUrl, tableName, extra));
+  const lanes: Record<string, string> = priorityQueueUrl === undefined ? {} : { OUTBOUND_PRIORITY_QUEUE_URL: priorityQueueUrl };
+  const config = (extra: Record<string, string> = {}) => loadConfig(serviceEnv(ports.port, queueUrl, tableName, { ...lanes, ...extra }));
   return {
     aws: local,
     sim,
     store,
     queueUrl,
     dlqUrl,
+    priorityQueueUrl,
     tableName,
     services,
     config,
@@ -72,6 +80,7 @@ export async function startStack(simOptions: SmscSimulatorOptions = {}): Promise
       return s;
     },
     send: (jobs) => sendSms(jobs, { queueUrl, sqs: local.sqs }),
+    sendUrgent: (jobs) => sendSms(jobs, { priority: true, ...(priorityQueueUrl !== undefined && { priorityQueueUrl }), sqs: local.sqs }),
     async waitFor(ids, done, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       const found = new Map<string, StatusItem>();

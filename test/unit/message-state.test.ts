@@ -11,16 +11,21 @@ import {
   deriveStatus,
   FAILURE_STATES,
   invalidItem,
+  isOpen,
   mayClaim,
   newClaimItem,
+  NO_RECEIPT,
   planOf,
   skeletonItem,
+  TIMED_OUT_RANK,
+  timedOut,
   withAccepted,
   withClaim,
   withFailed,
   withReceipt,
   type AcceptedPart,
   type ClaimOptions,
+  type FinalStatusRule,
   type PartState,
   type StatusItem,
   type WriteTime,
@@ -51,6 +56,10 @@ function accepted(part: number): AcceptedPart {
 function makeReceipt(part: number, status: ReceiptStatus, offsetMs = 5_000, overrides: Partial<Receipt> = {}): Receipt {
   return { smscMessageId: `smsc-${part}`, status, stat: status.slice(0, 7), err: '000', receivedAt: iso(offsetMs), ...overrides };
 }
+
+/** FINAL_STATUS_TIMEOUT_HOURS = 72, every message in shard 3. */
+const RULE: FinalStatusRule = { timeoutSeconds: 72 * 3600, shardOf: () => 'OPEN#3' };
+const HOURS = 3_600_000;
 
 /** A claimed message with all `n` parts accepted. */
 function submitted(n = 1): StatusItem {
@@ -267,8 +276,88 @@ describe('withFailed', () => {
   });
 });
 
+describe('a final status for every message (docs/architecture.md §7.2)', () => {
+  /** A message with `n` parts accepted at T0 + 1 s, by the store's rule. */
+  const open = (n = 1, job: Partial<Job> = {}): StatusItem =>
+    withAccepted(newClaimItem(makeJob(job), claimOpts('task-a', n), at()), Array.from({ length: n }, (_, i) => accepted(i + 1)), [], n, at(1_000), RULE);
+  const due = (item: StatusItem) => ((item.finalBy ?? 0) - T0 / 1000) * 1000;
+
+  it('puts a SUBMITTED message in its shard, due the timeout after acceptance, or its validity period when shorter', () => {
+    expect(open()).toMatchObject({ status: 'SUBMITTED', openShard: 'OPEN#3', finalBy: T0 / 1000 + 1 + 72 * 3600 });
+    expect(open(1, { validityPeriodSeconds: 600 })).toMatchObject({ validityPeriodSeconds: 600, finalBy: T0 / 1000 + 1 + 600 });
+    expect(open(1, { validityPeriodSeconds: 30 * 86_400 }).finalBy).toBe(T0 / 1000 + 1 + 72 * 3600);
+    // Not before the last part, and never moved by a later write while it waits.
+    const part = withAccepted(newClaimItem(makeJob(), claimOpts('task-a', 2), at()), [accepted(1)], [], 2, at(1_000), RULE);
+    expect(part).not.toHaveProperty('openShard');
+    const enroute = withReceipt(open(), 1, makeReceipt(1, 'ENROUTE', 9 * HOURS), at(9 * HOURS), RULE);
+    expect(enroute).toMatchObject({ status: 'ENROUTE', openShard: 'OPEN#3', finalBy: open().finalBy });
+  });
+
+  it('takes both attributes away in the write that ends the message: a final receipt, early or late', () => {
+    const delivered = withReceipt(frozen(open()), 1, makeReceipt(1, 'DELIVERED'), at(5_000), RULE);
+    expect(delivered?.status).toBe('DELIVERED');
+    expect(delivered).not.toHaveProperty('openShard');
+    expect(delivered).not.toHaveProperty('finalBy');
+    // A receipt that waited for its part: final in the very write that records the acceptance.
+    const early = withAccepted(newClaimItem(makeJob(), claimOpts(), at()), [accepted(1)], [{ part: 1, receipt: makeReceipt(1, 'UNDELIVERED') }], 1, at(6_000), RULE);
+    expect(early.status).toBe('UNDELIVERED');
+    expect(early).not.toHaveProperty('openShard');
+    expect(early).not.toHaveProperty('finalBy');
+  });
+
+  it('makes a message past its deadline UNKNOWN (no receipt) once: one history entry, out of the index', () => {
+    // Prepare
+    const item = open(1, { validityPeriodSeconds: 600 });
+    // Act
+    const early = timedOut(item, at(due(item) - 1_000));
+    const late = timedOut(frozen(item), at(due(item)));
+    // Assess
+    expect(early).toBeUndefined();
+    expect(late).toMatchObject({ status: 'UNKNOWN', statusRank: TIMED_OUT_RANK, reason: NO_RECEIPT, doneAt: iso(due(item)), updatedAt: iso(due(item)) });
+    expect(late?.history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'UNKNOWN']);
+    expect(late).not.toHaveProperty('openShard');
+    expect(late).not.toHaveProperty('finalBy');
+    expect(late && isOpen(late)).toBe(false);
+    expect(late && timedOut(late, at(due(item) + HOURS))).toBeUndefined();
+  });
+
+  it('leaves SUBMITTING and final messages alone', () => {
+    const far = at(1_000 * HOURS);
+    expect(timedOut(newClaimItem(makeJob(), claimOpts(), at()), far)).toBeUndefined();
+    expect(timedOut(withReceipt(open(), 1, makeReceipt(1, 'DELIVERED'), at(5_000), RULE) as StatusItem, far)).toBeUndefined();
+    expect(timedOut(withFailed(newClaimItem(makeJob(), claimOpts(), at()), { code: 'x', name: 'y', description: 'z' }, at(1)) as StatusItem, far)).toBeUndefined();
+  });
+
+  it('lets a final receipt that comes after the timeout replace its UNKNOWN, and a receipt in progress only move the part', () => {
+    // Prepare
+    const item = open();
+    const unknown = timedOut(item, at(due(item))) as StatusItem;
+    // Act
+    const enroute = withReceipt(frozen(unknown), 1, makeReceipt(1, 'ENROUTE', due(item) + 1_000), at(due(item) + 1_000), RULE) as StatusItem;
+    const delivered = withReceipt(frozen(enroute), 1, makeReceipt(1, 'DELIVERED', due(item) + 2_000), at(due(item) + 2_000), RULE);
+    // Assess
+    expect(enroute).toMatchObject({ status: 'UNKNOWN', statusRank: TIMED_OUT_RANK, reason: NO_RECEIPT, parts: { 1: { status: 'ENROUTE' } } });
+    expect(enroute).not.toHaveProperty('openShard');
+    expect(delivered).toMatchObject({ status: 'DELIVERED', statusRank: 100, stat: 'DELIVER', doneAt: iso(due(item) + 2_000) });
+    expect(delivered).not.toHaveProperty('reason');
+    expect(delivered).not.toHaveProperty('openShard');
+    expect(delivered?.history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'UNKNOWN', 'DELIVERED']);
+    // The SMSC's own UNKNOWN makes it final for good, without a second UNKNOWN entry.
+    const smscUnknown = withReceipt(unknown, 1, makeReceipt(1, 'UNKNOWN', due(item) + 3_000), at(due(item) + 3_000), RULE);
+    expect(smscUnknown).toMatchObject({ status: 'UNKNOWN', statusRank: 100 });
+    expect(smscUnknown).not.toHaveProperty('reason');
+    expect(smscUnknown?.history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'UNKNOWN']);
+    expect(withReceipt(smscUnknown as StatusItem, 1, makeReceipt(1, 'DELIVERED'), at(due(item) + 4_000), RULE)).toBeUndefined();
+  });
+});
+
 /** One thing that can happen to a message of `n` parts. */
-type Event = { kind: 'accepted'; parts: number[] } | { kind: 'receipt'; part: number; status: ReceiptStatus } | { kind: 'failed' } | { kind: 'claim'; owner: string };
+type Event =
+  | { kind: 'accepted'; parts: number[] }
+  | { kind: 'receipt'; part: number; status: ReceiptStatus }
+  | { kind: 'failed' }
+  | { kind: 'claim'; owner: string }
+  | { kind: 'timeout' };
 
 function events(n: number): fc.Arbitrary<Event[]> {
   const partNumbers = Array.from({ length: n }, (_, i) => i + 1);
@@ -277,6 +366,7 @@ function events(n: number): fc.Arbitrary<Event[]> {
     fc.record({ kind: fc.constant('receipt' as const), part: fc.integer({ min: 1, max: n }), status: fc.constantFrom(...RECEIPT_STATUSES) }),
     fc.constant({ kind: 'failed' as const }),
     fc.record({ kind: fc.constant('claim' as const), owner: fc.constantFrom('task-a', 'task-b') }),
+    fc.constant({ kind: 'timeout' as const }),
   );
   return fc.array(event, { maxLength: 25 });
 }
@@ -286,20 +376,29 @@ function apply(item: StatusItem, e: Event, n: number, step: number): StatusItem 
   const t = at(1_000 * (step + 1));
   switch (e.kind) {
     case 'accepted':
-      return withAccepted(item, e.parts.map(accepted), [], n, t);
+      return withAccepted(item, e.parts.map(accepted), [], n, t, RULE);
     case 'receipt':
-      return withReceipt(item, e.part, makeReceipt(e.part, e.status, t.now - T0), t) ?? item;
+      return withReceipt(item, e.part, makeReceipt(e.part, e.status, t.now - T0), t, RULE) ?? item;
     case 'failed':
       return withFailed(item, { code: 'SMPP_TIMEOUT', name: 'SmppError', description: 'no answer' }, t) ?? item;
     case 'claim':
       return withClaim(item, makeJob(), claimOpts(e.owner, n), t) ?? item;
+    case 'timeout':
+      // The sweep, long after any deadline.
+      return timedOut(item, at(1_000 * step + 1_000 * HOURS)) ?? item;
   }
+}
+
+/** The rank each history entry stood for: the sweep's UNKNOWN (the one entry a final status may follow) at TIMED_OUT_RANK. */
+function historyRanks(item: StatusItem): number[] {
+  const last = item.history.length - 1;
+  return item.history.map((h, i) => (h.status === 'UNKNOWN' && (i < last || item.statusRank === TIMED_OUT_RANK) ? TIMED_OUT_RANK : STATUS_RANK[h.status]));
 }
 
 describe('properties over any sequence of events', () => {
   const parts = fc.integer({ min: 1, max: 3 });
 
-  it('never lowers the status rank, a part, or changes a final status', () => {
+  it('never lowers the status rank, a part, or changes a final status (but for the sweep\'s UNKNOWN, which only a final one replaces)', () => {
     fc.assert(
       fc.property(parts.chain((n) => fc.tuple(fc.constant(n), events(n))), ([n, seq]) => {
         let item = newClaimItem(makeJob(), claimOpts('task-a', n), at());
@@ -308,7 +407,8 @@ describe('properties over any sequence of events', () => {
           const next = apply(frozen(item), e, n, step);
           // Assess
           expect(next.statusRank).toBeGreaterThanOrEqual(item.statusRank);
-          if (isFinal(item.status)) expect(next.status).toBe(item.status);
+          if (isFinal(item.status) && item.statusRank !== TIMED_OUT_RANK) expect(next).toMatchObject({ status: item.status, statusRank: item.statusRank });
+          if (item.statusRank === TIMED_OUT_RANK && next.statusRank !== item.statusRank) expect(next.statusRank).toBe(100);
           for (const [k, p] of Object.entries(item.parts)) {
             const after = next.parts[k];
             expect(after && STATUS_RANK[after.status]).toBeGreaterThanOrEqual(STATUS_RANK[p.status]);
@@ -340,7 +440,7 @@ describe('properties over any sequence of events', () => {
           item = next;
         });
         // The whole timeline only ever goes forward, and ends at the current status.
-        const ranks = item.history.map((h) => STATUS_RANK[h.status]);
+        const ranks = historyRanks(item);
         expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
         expect(new Set(ranks).size).toBe(ranks.length);
         expect(item.history.at(-1)?.status).toBe(item.status);
@@ -377,6 +477,58 @@ describe('properties over any sequence of events', () => {
         const failures = new Set(Object.values(after.parts).map((p) => p.status).filter((s) => FAILURE_STATES.has(s)));
         if (failures.size <= 1) expect(before.status).toBe(after.status);
         else expect([...failures]).toEqual(expect.arrayContaining([before.status, after.status]));
+      }),
+      { numRuns },
+    );
+  });
+
+  it('keeps openShard and finalBy on a message exactly while it waits for a final status, and never moves finalBy', () => {
+    fc.assert(
+      fc.property(parts.chain((n) => fc.tuple(fc.constant(n), events(n))), ([n, seq]) => {
+        let item = newClaimItem(makeJob(), claimOpts('task-a', n), at());
+        seq.forEach((e, step) => {
+          // Act
+          const next = apply(item, e, n, step);
+          // Assess
+          expect(next.openShard !== undefined, e.kind).toBe(isOpen(next));
+          expect(next.finalBy !== undefined).toBe(isOpen(next));
+          if (isOpen(item) && isOpen(next)) expect(next.finalBy).toBe(item.finalBy);
+          item = next;
+        });
+      }),
+      { numRuns },
+    );
+  });
+
+  it('ends in the status final receipts give it, whether the sweep made it UNKNOWN before they came or not', () => {
+    const finals = RECEIPT_STATUSES.filter((s) => isFinal(s));
+    const scenario = parts.chain((n) =>
+      fc.tuple(fc.constant(n), events(n).map((seq) => seq.filter((e) => e.kind !== 'timeout')), fc.array(fc.constantFrom(...finals), { minLength: n, maxLength: n })),
+    );
+    fc.assert(
+      fc.property(scenario, ([n, seq, statuses]) => {
+        // Prepare: any history, every part accepted, then a final receipt for every part, with or without the sweep first
+        let item = newClaimItem(makeJob(), claimOpts('task-a', n), at());
+        [...seq, { kind: 'accepted' as const, parts: Array.from({ length: n }, (_, i) => i + 1) }].forEach((e, step) => (item = apply(item, e, n, step)));
+        const receipts = (start: StatusItem): StatusItem =>
+          statuses.reduce((acc, status, i) => apply(acc, { kind: 'receipt', part: i + 1, status }, n, seq.length + 2 + i), start);
+        const swept = apply(item, { kind: 'timeout' }, n, seq.length + 1);
+        // Act
+        const without = receipts(item);
+        const withTimeout = receipts(swept);
+        // Assess
+        expect(withTimeout).toMatchObject({ status: without.status, statusRank: without.statusRank, parts: without.parts });
+        expect(withTimeout.stat).toBe(without.stat);
+        expect(swept === item).toBe(!isOpen(item));
+        if (swept === item) return;
+        // It was open: the receipts end it, after the sweep's one entry.
+        expect(withTimeout.statusRank).toBe(100);
+        expect(withTimeout).not.toHaveProperty('reason');
+        expect(withTimeout.history.map((h) => h.status)).toEqual([
+          ...item.history.map((h) => h.status),
+          'UNKNOWN',
+          ...(withTimeout.status === 'UNKNOWN' ? [] : [withTimeout.status]),
+        ]);
       }),
       { numRuns },
     );

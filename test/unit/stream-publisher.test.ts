@@ -264,3 +264,62 @@ describe('stream publisher', () => {
     expect(detailOf(eb.calls[0]?.[0])).toMatchObject({ updatedAt: '2026-02-03T04:05:06.000Z' });
   });
 });
+
+describe('stream publisher: suppression list (docs/architecture.md §7.5)', () => {
+  const entry = (state: string, extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({
+    id: { S: 'OPTOUT#72345#6591234567' },
+    kind: { S: 'OPTOUT' },
+    number: { S: '6591234567' },
+    sender: { S: '72345' },
+    state: { S: state },
+    changedAt: { S: '2026-01-01T00:00:01.000Z' },
+    source: { S: 'mo' },
+    moId: { S: 'MO#1f0c' },
+    version: { N: '3' },
+    ...extra,
+  });
+
+  it('publishes OptedOut and OptedIn when an entry changes state, with number, sender, source, time and version', async () => {
+    // Prepare
+    const eb = fakeEventBridge();
+    const handle = createHandler({ eventBridge: eb.client, busName: 'bus', log: silent });
+    // Act
+    await handle({
+      Records: [
+        record('INSERT', entry('out', { version: { N: '1' } })),
+        record('MODIFY', entry('in', { source: { S: 'operator' }, moId: { NULL: true }, version: { N: '2' } }), entry('out')),
+      ],
+    });
+    // Assess: two changes of one item go in two calls, in order
+    expect(eb.calls.map((c) => c.map((e) => e.DetailType))).toEqual([['OptedOut'], ['OptedIn']]);
+    expect(eb.calls[0]?.[0]).toMatchObject({ Source: 'smpp-connector', EventBusName: 'bus' });
+    expect(detailOf(eb.calls[0]?.[0])).toEqual({
+      id: 'OPTOUT#72345#6591234567',
+      number: '6591234567',
+      sender: '72345',
+      source: 'mo',
+      moId: 'MO#1f0c',
+      at: '2026-01-01T00:00:01.000Z',
+      version: 1,
+    });
+    expect(detailOf(eb.calls[1]?.[0])).toMatchObject({ source: 'operator', moId: null, version: 2 });
+  });
+
+  it('publishes nothing for a write that leaves the state as it was, a first entry that is `in`, or a removal', async () => {
+    const eb = fakeEventBridge();
+    const handle = createHandler({ eventBridge: eb.client, busName: 'bus', log: silent });
+    const result = await handle({
+      Records: [record('MODIFY', entry('out', { version: { N: '4' } }), entry('out')), record('INSERT', entry('in')), record('REMOVE', undefined, entry('out'))],
+    });
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(eb.calls).toEqual([]);
+  });
+
+  it('says why a message was REJECTED without being sent', async () => {
+    const eb = fakeEventBridge();
+    await createHandler({ eventBridge: eb.client, busName: 'bus', log: silent })({
+      Records: [record('MODIFY', message('job-o', 'REJECTED', { reason: { S: 'opted out' } }), message('job-o', 'SUBMITTING'))],
+    });
+    expect(detailOf(eb.calls[0]?.[0])).toMatchObject({ id: 'job-o', status: 'REJECTED', previousStatus: 'SUBMITTING', reason: 'opted out' });
+  });
+});

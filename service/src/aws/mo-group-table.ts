@@ -12,9 +12,11 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
+  type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../errors.js';
 import { Expr, fromItem, key, toItem } from './item-codec.js';
+import { withoutEmptyIndexKeys } from './table.js';
 import { assembleMo, MO_GROUP_KIND, newGeneration, partsOf, type GroupItem, type MoPartInput, type StoredPart } from './mo-group.js';
 import type { MoItem } from './status-store/item-model.js';
 
@@ -31,6 +33,8 @@ export interface MoGroupTableOptions {
   ttlSeconds: number;
   /** How long a generation takes parts, ms. */
   timeoutMs: number;
+  /** One more write that goes into the transaction storing an MO, if any (an opt-out keyword's: docs/architecture.md §7.5). */
+  alsoWrite?: (mo: MoItem) => TransactWriteItem | undefined;
 }
 
 /** MOPART items (and the MO items they close into) in the messages table. */
@@ -39,12 +43,14 @@ export class MoGroupTable {
   readonly #table: string;
   readonly #ttlSeconds: number;
   readonly #timeoutMs: number;
+  readonly #alsoWrite: ((mo: MoItem) => TransactWriteItem | undefined) | undefined;
 
   constructor(options: MoGroupTableOptions) {
     this.#client = options.client;
     this.#table = options.tableName;
     this.#ttlSeconds = options.ttlSeconds;
     this.#timeoutMs = options.timeoutMs;
+    this.#alsoWrite = options.alsoWrite;
   }
 
   /** Adds the part to the key's open generation (creating it if need be); otherwise returns the item as it is. */
@@ -54,8 +60,8 @@ export class MoGroupTable {
     // Parts are top-level attributes: `SET parts.#seq` fails on an item without the map, and one
     // expression cannot both create the map and fill it.
     const update =
-      `SET ${slot} = ${x.v(stored)}, ${x.n('kind')} = ${x.v(MO_GROUP_KIND)}, ${x.n('from')} = ${x.v(part.from)}, ` +
-      `${x.n('to')} = ${x.v(part.to)}, ${x.n('total')} = ${x.v(total)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}, ` +
+      `SET ${slot} = ${x.v(stored)}, ${x.n('kind')} = ${x.v(MO_GROUP_KIND)}, ${addresses(x, part)}` +
+      `${x.n('total')} = ${x.v(total)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}, ` +
       `${x.n('gen')} = if_not_exists(${x.n('gen')}, ${x.v(newGeneration())}), ${x.n('openedAt')} = if_not_exists(${x.n('openedAt')}, ${x.v(now)}), ` +
       `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}`;
     const condition =
@@ -77,7 +83,7 @@ export class MoGroupTable {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError('storing an MO part failed', { cause: err });
       // The condition only fails on an existing item.
-      const current = fromItem<GroupItem>(err.Item) ?? (await this.get(groupId));
+      const current = (err.Item === undefined ? undefined : asGroup(err.Item)) ?? (await this.get(groupId));
       if (current === undefined) throw new StoreError('an MO group vanished while a part was stored');
       return { ok: false, item: current };
     }
@@ -115,13 +121,15 @@ export class MoGroupTable {
    */
   async close(group: GroupItem, now: number): Promise<CloseOutcome> {
     const mo = assembleMo(group, this.#expiresAt(now));
+    // In the same transaction, so it is written exactly when the MO is: once, whichever task or redelivery stores it.
+    const also = this.#alsoWrite?.(mo);
     const put = new Expr();
     const mark = new Expr();
     try {
       await this.#client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            { Put: { TableName: this.#table, Item: toItem(mo), ConditionExpression: `attribute_not_exists(${put.n('id')})`, ...put.params() } },
+            { Put: { TableName: this.#table, Item: toItem(withoutEmptyIndexKeys(mo)), ConditionExpression: `attribute_not_exists(${put.n('id')})`, ...put.params() } },
             {
               Update: {
                 TableName: this.#table,
@@ -134,6 +142,7 @@ export class MoGroupTable {
                 ...mark.params(),
               },
             },
+            ...(also === undefined ? [] : [also]),
           ],
         }),
       );
@@ -169,5 +178,18 @@ export class MoGroupTable {
 function asGroup(attributes: Parameters<typeof fromItem>[0]): GroupItem {
   const item = fromItem<GroupItem>(attributes);
   if (item === undefined) throw new StoreError('an MO group came back empty');
-  return item;
+  // An empty address is stored as absent (see `addresses`).
+  return { ...item, from: item.from ?? '', to: item.to ?? '' };
+}
+
+/**
+ * `from = …, to = …, ` for the addresses that are not empty: `from` and `to` are index keys, and
+ * DynamoDB refuses a whole write that sets one to an empty string (docs/architecture.md §7.3), which
+ * would leave the part unacknowledged for ever. The group key still covers the empty address.
+ */
+function addresses(x: Expr, part: MoPartInput): string {
+  return (['from', 'to'] as const)
+    .filter((name) => part[name] !== '')
+    .map((name) => `${x.n(name)} = ${x.v(part[name])}, `)
+    .join('');
 }

@@ -46,7 +46,7 @@
  * This module chains the calls; the rules themselves (group key, redelivery, completeness) are
  * pure functions in `mo-group.ts`, and each DynamoDB call is in `mo-group-table.ts`.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConfigError, StoreError } from '../errors.js';
 import {
   dueAt,
@@ -110,6 +110,11 @@ export interface MoStoreOptions {
   /** Epoch milliseconds. @defaultvalue Date.now */
   clock?: () => number;
   logger?: MoStoreLogger;
+  /**
+   * One more write to make in the transaction that stores an MO item, decided from the MO: an
+   * opt-out keyword's change of the suppression list (docs/architecture.md §7.5). @defaultvalue none
+   */
+  alsoWrite?: (mo: MoItem) => TransactWriteItem | undefined;
 }
 
 /** DynamoDB adapter for MO messages and their parts (see the item model above). */
@@ -130,7 +135,13 @@ export class MoStore {
       problems.push(`reassemblyTimeoutMs must be between 1 and ${LONG_REPEAT_WINDOW_MS} (got ${timeoutMs})`);
     }
     if (problems.length > 0) throw new ConfigError(problems);
-    this.#groups = new MoGroupTable({ client: options.client, tableName: options.tableName, ttlSeconds: Math.round(ttlDays * 86_400), timeoutMs });
+    this.#groups = new MoGroupTable({
+      client: options.client,
+      tableName: options.tableName,
+      ttlSeconds: Math.round(ttlDays * 86_400),
+      timeoutMs,
+      ...(options.alsoWrite !== undefined && { alsoWrite: options.alsoWrite }),
+    });
     this.#timeoutMs = timeoutMs;
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;

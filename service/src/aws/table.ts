@@ -31,6 +31,19 @@ export const MESSAGE_INDEXES = {
 } as const;
 export type MessageIndexName = keyof typeof MESSAGE_INDEXES;
 
+/**
+ * Every attribute an index keys on. DynamoDB refuses a whole write that gives one of them the wrong
+ * type or an empty string, on any item kind, indexed or not (docs/architecture.md §7.3).
+ */
+export const INDEX_KEY_ATTRIBUTES: ReadonlySet<string> = new Set(Object.values(MESSAGE_INDEXES).flatMap((ix) => [ix.partitionKey.name, ix.sortKey.name]));
+
+/** The item without the index key attributes that hold an empty string (an SMSC may send an empty address): absent instead. */
+export function withoutEmptyIndexKeys<T extends object>(item: T): T {
+  const copy = { ...item } as Record<string, unknown>;
+  for (const name of INDEX_KEY_ATTRIBUTES) if (copy[name] === '') delete copy[name];
+  return copy as T;
+}
+
 /** Shards of `openByDeadline`: open messages spread over this many partition key values (`OPEN#0`..). */
 export const OPEN_SHARDS = 8;
 

@@ -29,6 +29,8 @@ export interface HistoryEntry {
   status: MessageStatus;
   /** ISO-8601 */
   at: string;
+  /** Why, when the status changed by an operator's action rather than the SMSC: {@link RETRY_NOTE} (docs/architecture.md §7.4). */
+  note?: string;
 }
 
 /** A MESSAGE item as stored (every attribute is described in `aws/status-store/item-model.ts`). */
@@ -59,10 +61,20 @@ export interface StatusItem {
   sqsMessageId?: string;
   reason?: string;
   history: HistoryEntry[];
+  /** Times an operator re-queued it after FAILED (docs/architecture.md §7.4). */
+  retries?: number;
+  /** The validated job, kept only while the message is FAILED, so that it can be retried (docs/architecture.md §7.4). */
+  job?: Job;
   claimOwner?: string;
   /** Epoch milliseconds. */
   claimExpiresAt?: number;
   previousClaimOwner?: string;
+  /** The job's validity period: with the final-status timeout, it sets `finalBy`. */
+  validityPeriodSeconds?: number;
+  /** `openByDeadline` shard (`OPEN#n`), only while the message waits for its final status (docs/architecture.md §7.2). */
+  openShard?: string;
+  /** Epoch seconds by which a final status is due, only while `openShard` is set. */
+  finalBy?: number;
   version: number;
   /** Epoch seconds (TTL). */
   expiresAt: number;
@@ -104,6 +116,27 @@ export interface WriteTime {
   ttlSeconds: number;
 }
 
+/**
+ * When a submitted message with no final receipt gives up waiting, and where it waits meanwhile
+ * (docs/architecture.md §7.2). The store holds it; the rules below only set `openShard`/`finalBy`
+ * when given one, and always remove them once the message is no longer open.
+ */
+export interface FinalStatusRule {
+  /** FINAL_STATUS_TIMEOUT_HOURS in seconds; the job's validity period applies when shorter. */
+  timeoutSeconds: number;
+  /** The `openShard` of a message id (stable). */
+  shardOf(id: string): string;
+}
+
+/**
+ * Rank of UNKNOWN recorded by the final-status sweep ({@link timedOut}): above every status in
+ * progress, below the final ones, so the status still only moves forward and a final receipt that
+ * comes later replaces it (docs/architecture.md §7.2).
+ */
+export const TIMED_OUT_RANK = 90;
+/** `reason` of a message the sweep made UNKNOWN. */
+export const NO_RECEIPT = 'no receipt';
+
 /** `previousClaimOwner` when the claim found no lease holder. */
 export const NO_OWNER = '';
 /** Attributes a repeated claim increments. */
@@ -123,6 +156,8 @@ export const FAILURE_STATES: ReadonlySet<MessageStatus> = new Set([
 ]);
 
 const SUBMITTED_RANK = STATUS_RANK.SUBMITTED;
+/** The rank of every final status. */
+const FINAL_RANK = STATUS_RANK.DELIVERED;
 
 /** ISO-8601 of epoch milliseconds. */
 export function iso(ms: number): string {
@@ -160,6 +195,7 @@ export function newClaimItem(job: Job, opts: ClaimOptions, t: WriteTime): Status
     version: 1,
     expiresAt: expiresAt(t),
     ...(job.metadata === undefined ? {} : { metadata: job.metadata }),
+    ...(job.validityPeriodSeconds === undefined ? {} : { validityPeriodSeconds: job.validityPeriodSeconds }),
   };
 }
 
@@ -278,7 +314,8 @@ export function deriveFromParts(parts: Record<string, PartState>, totalParts: nu
  * record of the submit, so the timeline still shows the submission.
  */
 export function deriveStatus(item: StatusItem, totalParts: number, now: number): StatusItem {
-  if (isFinal(item.status)) return item;
+  // UNKNOWN by timeout (TIMED_OUT_RANK) is the one final status a final receipt still replaces.
+  if (item.statusRank >= FINAL_RANK) return item;
   const derived = deriveFromParts(item.parts, totalParts);
   if (derived === undefined || STATUS_RANK[derived.status] <= item.statusRank) return item;
   const skipped = item.statusRank < SUBMITTED_RANK && STATUS_RANK[derived.status] > SUBMITTED_RANK ? [{ status: MessageStatus.SUBMITTED, at: iso(now) }] : [];
@@ -286,8 +323,10 @@ export function deriveStatus(item: StatusItem, totalParts: number, now: number):
     ...item,
     status: derived.status,
     statusRank: STATUS_RANK[derived.status],
-    history: [...item.history, ...skipped, { status: derived.status, at: iso(now) }],
+    // A receipt's UNKNOWN after the sweep's changes the rank, not the status: no second entry.
+    history: [...item.history, ...skipped, ...(derived.status === item.status ? [] : [{ status: derived.status, at: iso(now) }])],
   };
+  if (item.statusRank === TIMED_OUT_RANK) delete next.reason;
   const decider = derived.part;
   if (decider.stat !== undefined) next.stat = decider.stat;
   if (decider.err !== undefined) next.err = decider.err;
@@ -299,9 +338,16 @@ export function deriveStatus(item: StatusItem, totalParts: number, now: number):
 /**
  * The message with the parts the SMSC accepted, and the receipts that waited for them, recorded.
  * Once all `totalParts` are present it is SUBMITTED (or further) and the claim ends: until then
- * its owner is still sending the others.
+ * its owner is still sending the others. With `rule`, an open message gets its final-status deadline.
  */
-export function withAccepted(item: StatusItem, parts: readonly AcceptedPart[], parked: readonly ParkedReceipt[], totalParts: number, t: WriteTime): StatusItem {
+export function withAccepted(
+  item: StatusItem,
+  parts: readonly AcceptedPart[],
+  parked: readonly ParkedReceipt[],
+  totalParts: number,
+  t: WriteTime,
+  rule?: FinalStatusRule,
+): StatusItem {
   const recorded: Record<string, PartState> = { ...item.parts };
   for (const p of parts) {
     const existing = recorded[String(p.part)];
@@ -313,20 +359,63 @@ export function withAccepted(item: StatusItem, parts: readonly AcceptedPart[], p
   }
   let next = deriveStatus({ ...item, segments: item.segments ?? totalParts, parts: recorded }, totalParts, t.now);
   if (allPartsPresent(next.parts, totalParts)) next = withoutClaim({ ...next, submittedAt: next.submittedAt ?? iso(t.now) });
-  return { ...next, updatedAt: iso(t.now), expiresAt: expiresAt(t) };
+  return withDeadline({ ...next, updatedAt: iso(t.now), expiresAt: expiresAt(t) }, rule, t.now);
 }
 
 /**
  * The message with a receipt applied to one of its parts; undefined when the receipt changes
  * nothing (a duplicate, or one behind the part's state). A message at SUBMITTED or beyond holds no claim.
  */
-export function withReceipt(item: StatusItem, part: number, r: Receipt, t: WriteTime): StatusItem | undefined {
+export function withReceipt(item: StatusItem, part: number, r: Receipt, t: WriteTime, rule?: FinalStatusRule): StatusItem | undefined {
   const changed = applyToPart(item.parts[String(part)], r);
   if (changed === undefined) return undefined;
   const parts = { ...item.parts, [String(part)]: changed };
   let next = deriveStatus({ ...item, parts }, item.segments ?? maxPart(parts), t.now);
   if (next.statusRank >= SUBMITTED_RANK) next = withoutClaim(next);
-  return { ...next, updatedAt: iso(t.now), expiresAt: expiresAt(t) };
+  return withDeadline({ ...next, updatedAt: iso(t.now), expiresAt: expiresAt(t) }, rule, t.now);
+}
+
+/**
+ * Whether the message waits for its final status: SUBMITTED, ENROUTE or ACCEPTED. Exactly these
+ * carry `openShard` and `finalBy` (the sparse index `openByDeadline`).
+ */
+export function isOpen(item: StatusItem): boolean {
+  return item.statusRank >= SUBMITTED_RANK && item.statusRank < TIMED_OUT_RANK;
+}
+
+/** What the final-status sweep sets; the sweep writes it as one conditional UpdateItem (see {@link timedOut}). */
+export interface TimeoutChange {
+  status: typeof MessageStatus.UNKNOWN;
+  statusRank: number;
+  reason: string;
+  doneAt: string;
+  updatedAt: string;
+  historyEntry: HistoryEntry;
+  expiresAt: number;
+}
+
+/** The attributes a timeout sets (`openShard` and `finalBy` are removed with them). */
+export function timeoutChange(t: WriteTime): TimeoutChange {
+  return {
+    status: MessageStatus.UNKNOWN,
+    statusRank: TIMED_OUT_RANK,
+    reason: NO_RECEIPT,
+    doneAt: iso(t.now),
+    updatedAt: iso(t.now),
+    historyEntry: { status: MessageStatus.UNKNOWN, at: iso(t.now) },
+    expiresAt: expiresAt(t),
+  };
+}
+
+/**
+ * The message made UNKNOWN ('no receipt') once its `finalBy` has passed; undefined when it is not
+ * open or not yet due. Once only: it leaves the index. A final receipt later still wins
+ * ({@link TIMED_OUT_RANK}); a receipt in progress changes its parts, not its status.
+ */
+export function timedOut(item: StatusItem, t: WriteTime): StatusItem | undefined {
+  if (!isOpen(item) || item.finalBy === undefined || item.finalBy > Math.floor(t.now / 1000)) return undefined;
+  const { historyEntry, ...change } = timeoutChange(t);
+  return withDeadline({ ...item, ...change, history: [...item.history, historyEntry] }, undefined, t.now);
 }
 
 /** What recording FAILED sets; the store writes it as one conditional UpdateItem (see {@link withFailed}). */
@@ -338,10 +427,12 @@ export interface FailedChange {
   updatedAt: string;
   historyEntry: HistoryEntry;
   expiresAt: number;
+  /** The job, kept so an operator can retry it (docs/architecture.md §7.4); only FAILED items carry it. */
+  job?: Job;
 }
 
-/** The attributes a FAILED record sets (the claim is removed with them). */
-export function failedChange(error: ErrorDetail, t: WriteTime): FailedChange {
+/** The attributes a FAILED record sets (the claim is removed with them); with `job`, the job is kept for a retry. */
+export function failedChange(error: ErrorDetail, t: WriteTime, job?: Job): FailedChange {
   return {
     status: MessageStatus.FAILED,
     statusRank: STATUS_RANK.FAILED,
@@ -350,19 +441,147 @@ export function failedChange(error: ErrorDetail, t: WriteTime): FailedChange {
     updatedAt: iso(t.now),
     historyEntry: { status: MessageStatus.FAILED, at: iso(t.now) },
     expiresAt: expiresAt(t),
+    ...(job === undefined ? {} : { job }),
   };
 }
 
 /** The message marked FAILED (final) with the error; undefined once it is SUBMITTED or beyond ({@link FAILABLE_BELOW_RANK}). */
-export function withFailed(item: StatusItem, error: ErrorDetail, t: WriteTime): StatusItem | undefined {
+export function withFailed(item: StatusItem, error: ErrorDetail, t: WriteTime, job?: Job): StatusItem | undefined {
   if (item.statusRank >= FAILABLE_BELOW_RANK) return undefined;
-  const { historyEntry, ...change } = failedChange(error, t);
+  const { historyEntry, ...change } = failedChange(error, t, job);
   return withoutClaim({ ...item, ...change, history: [...item.history, historyEntry] });
+}
+
+/** The note on the SUBMITTING history entry a retry adds (docs/architecture.md §7.4). */
+export const RETRY_NOTE = 'retry';
+/** The note on the FAILED history entry when a retry was written but its job could not be queued. */
+export const RETRY_NOT_QUEUED_NOTE = 'retry not queued';
+
+/** Why a message may not be retried. */
+export type RetryRefusal = 'not-found' | 'not-failed' | 'no-job' | 'may-have-been-sent';
+
+/** A retry allowed (the parts the SMSC accepted before, which the claim will not send again), or refused with a reason. */
+export type RetryCheck = { ok: true; acceptedParts: number[] } | { ok: false; refusal: RetryRefusal; message: string };
+
+/**
+ * Whether an operator may re-queue this message (docs/architecture.md §7.4): it must be FAILED and
+ * carry its job. A message that may have reached the handset — a part accepted by the SMSC, or an
+ * unknown outcome — is refused unless `force`; even then the claim sends only the parts not accepted.
+ */
+export function retryCheck(item: StatusItem | undefined, opts: { force: boolean }): RetryCheck {
+  if (item === undefined) return { ok: false, refusal: 'not-found', message: 'no message with this id' };
+  if (item.status !== MessageStatus.FAILED) return { ok: false, refusal: 'not-failed', message: `it is ${item.status}; only a FAILED message is retried` };
+  if (item.job === undefined) return { ok: false, refusal: 'no-job', message: 'its job is not stored (it failed before jobs were kept on FAILED messages)' };
+  const acceptedParts = Object.keys(acceptedPartsOf(item)).map(Number).sort((a, b) => a - b);
+  if (!opts.force && (acceptedParts.length > 0 || item.unknownOutcomes > 0)) {
+    const parts = `${acceptedParts.length} of ${item.segments ?? '?'} part(s) accepted by the SMSC, ${item.unknownOutcomes} unknown outcome(s)`;
+    return { ok: false, refusal: 'may-have-been-sent', message: `it may have reached the handset (${parts}); --force re-sends only the parts not accepted` };
+  }
+  return { ok: true, acceptedParts };
+}
+
+/** What a retry sets; the store writes it as one UpdateItem conditional on FAILED and the version read (see {@link withRetry}). */
+export interface RetryChange {
+  status: typeof MessageStatus.SUBMITTING;
+  statusRank: number;
+  updatedAt: string;
+  historyEntry: HistoryEntry;
+  expiresAt: number;
+}
+
+/** The attributes a retry sets; `retries` counts on, and `doneAt`, `job` and any claim are removed. */
+export function retryChange(t: WriteTime): RetryChange {
+  return {
+    status: MessageStatus.SUBMITTING,
+    statusRank: STATUS_RANK.SUBMITTING,
+    updatedAt: iso(t.now),
+    historyEntry: { status: MessageStatus.SUBMITTING, at: iso(t.now), note: RETRY_NOTE },
+    expiresAt: expiresAt(t),
+  };
+}
+
+/**
+ * The FAILED message made SUBMITTING again with no lease, so the job re-queued under its id is an
+ * ordinary claim that sends the parts not accepted, by the stored split (docs/architecture.md §5 rule 4).
+ * Undefined unless it is FAILED. The one move backwards a status makes, and only by an operator.
+ */
+export function withRetry(item: StatusItem, t: WriteTime): StatusItem | undefined {
+  if (item.status !== MessageStatus.FAILED) return undefined;
+  const { historyEntry, ...change } = retryChange(t);
+  const next = withoutClaim({ ...item, ...change, retries: (item.retries ?? 0) + 1, history: [...item.history, historyEntry] });
+  delete next.doneAt;
+  delete next.job;
+  return next;
+}
+
+/**
+ * A retry undone because its job could not be queued: FAILED again as `before` was (its `doneAt`,
+ * `job` and `retries`), with a FAILED history entry saying so. Undefined when the message changed
+ * since the retry (a claim took it: the job was queued after all).
+ */
+export function withRetryUndone(retried: StatusItem, before: StatusItem, t: WriteTime): StatusItem | undefined {
+  if (retried.status !== MessageStatus.SUBMITTING || retried.claimOwner !== undefined || before.status !== MessageStatus.FAILED) return undefined;
+  const next: StatusItem = {
+    ...retried,
+    status: MessageStatus.FAILED,
+    statusRank: STATUS_RANK.FAILED,
+    updatedAt: iso(t.now),
+    expiresAt: expiresAt(t),
+    history: [...retried.history, { status: MessageStatus.FAILED, at: iso(t.now), note: RETRY_NOT_QUEUED_NOTE }],
+  };
+  if (before.doneAt !== undefined) next.doneAt = before.doneAt;
+  if (before.job !== undefined) next.job = before.job;
+  if (before.retries === undefined) delete next.retries;
+  else next.retries = before.retries;
+  return next;
 }
 
 /** The error as stored in `lastError`: its three fields, nothing else the caller's object carries. */
 export function storedError(e: ErrorDetail): ErrorDetail {
   return { code: e.code, name: e.name, description: e.description };
+}
+
+/** The `reason` of a job held back because its number opted out (docs/architecture.md §7.5). */
+export const OPTED_OUT_REASON = 'opted out';
+
+/** What recording an opted-out job sets; the store writes it as one conditional UpdateItem (see {@link withOptedOut}). */
+export interface OptedOutChange {
+  status: typeof MessageStatus.REJECTED;
+  statusRank: number;
+  reason: typeof OPTED_OUT_REASON;
+  doneAt: string;
+  updatedAt: string;
+  historyEntry: HistoryEntry;
+  expiresAt: number;
+}
+
+/** The attributes an opted-out REJECTED record sets (the claim is removed with them). */
+export function optedOutChange(t: WriteTime): OptedOutChange {
+  return {
+    status: MessageStatus.REJECTED,
+    statusRank: STATUS_RANK.REJECTED,
+    reason: OPTED_OUT_REASON,
+    doneAt: iso(t.now),
+    updatedAt: iso(t.now),
+    historyEntry: { status: MessageStatus.REJECTED, at: iso(t.now) },
+    expiresAt: expiresAt(t),
+  };
+}
+
+/**
+ * Whether `owner` may record the message as opted out: it holds the claim, the message is still
+ * SUBMITTING and no part of it was accepted. A job some of whose parts reached the SMSC is never
+ * rejected: its other parts are sent.
+ */
+export function mayRejectOptedOut(item: StatusItem, owner: string): boolean {
+  return item.claimOwner === owner && item.statusRank < SUBMITTED_RANK && Object.keys(acceptedPartsOf(item)).length === 0;
+}
+
+/** The message REJECTED with reason `opted out` (final, no claim); undefined when {@link mayRejectOptedOut} refuses. */
+export function withOptedOut(item: StatusItem, owner: string, t: WriteTime): StatusItem | undefined {
+  if (!mayRejectOptedOut(item, owner)) return undefined;
+  const { historyEntry, ...change } = optedOutChange(t);
+  return withoutClaim({ ...item, ...change, history: [...item.history, historyEntry] });
 }
 
 /** The split stored on the item, filled from `fallback` for items written before splits were stored. */
@@ -391,6 +610,24 @@ function allPartsPresent(parts: Record<string, PartState>, totalParts: number): 
 
 function maxPart(parts: Record<string, PartState>): number {
   return Math.max(0, ...Object.keys(parts).map(Number));
+}
+
+/**
+ * `openShard` and `finalBy` as the status says: set once when the message is open and `rule` is
+ * given (the deadline is `now` plus the timeout, or the job's validity when shorter), and removed in
+ * the same write that ends it, whatever ends it.
+ */
+function withDeadline(item: StatusItem, rule: FinalStatusRule | undefined, now: number): StatusItem {
+  if (isOpen(item)) {
+    if (rule === undefined || (item.openShard !== undefined && item.finalBy !== undefined)) return item;
+    const wait = Math.min(rule.timeoutSeconds, item.validityPeriodSeconds ?? Infinity);
+    return { ...item, openShard: rule.shardOf(item.id), finalBy: item.finalBy ?? Math.floor(now / 1000) + wait };
+  }
+  if (item.openShard === undefined && item.finalBy === undefined) return item;
+  const next = { ...item };
+  delete next.openShard;
+  delete next.finalBy;
+  return next;
 }
 
 function withoutClaim(item: StatusItem): StatusItem {

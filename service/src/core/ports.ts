@@ -25,6 +25,12 @@ export interface JobQueue {
   setVisibility(entries: readonly { receiptHandle: string; seconds: number }[]): Promise<string[]>;
 }
 
+/**
+ * The two outbound lanes (docs/architecture.md §7.1): urgent jobs come from the priority queue and
+ * are sent first; bulk jobs from the outbound queue get what is left, never less than their minimum share.
+ */
+export type Lane = 'urgent' | 'bulk';
+
 /** Why a part was handed back unsent: nothing reached the SMSC, so it is no attempt at all. */
 export type HandBackReason = 'client stopped' | 'shutting down' | 'aborted';
 

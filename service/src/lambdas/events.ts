@@ -5,8 +5,10 @@
  */
 
 export const EVENT_SOURCE = 'smpp-connector';
-export const DetailType = { StatusChanged: 'SmsStatusChanged', Received: 'SmsReceived' } as const;
+export const DetailType = { StatusChanged: 'SmsStatusChanged', Received: 'SmsReceived', OptedOut: 'OptedOut', OptedIn: 'OptedIn' } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
+/** What a consumer gets when it names no detail types: the message events (opt-out events are asked for by name). */
+export const DEFAULT_DETAIL_TYPES: readonly DetailType[] = [DetailType.StatusChanged, DetailType.Received];
 
 export interface SmsStatusChangedDetail {
   id: string;
@@ -23,6 +25,8 @@ export interface SmsStatusChangedDetail {
    * has seen.
    */
   version: number | null;
+  /** Why it is INVALID, or `opted out` when it was REJECTED unsent (docs/architecture.md §7.5); absent otherwise. */
+  reason?: string;
 }
 
 export interface SmsReceivedDetail {
@@ -31,4 +35,24 @@ export interface SmsReceivedDetail {
   to: string | null;
   text: string | null;
   receivedAt: string | null;
+}
+
+/**
+ * `OptedOut` / `OptedIn`: a number's entry in the suppression list changed state (docs/architecture.md
+ * §7.5). `(id, version)` names one change, as for the message events.
+ */
+export interface OptOutChangedDetail {
+  /** The entry's item id, `OPTOUT#<sender>#<number>`. */
+  id: string;
+  /** Digits only. */
+  number: string;
+  /** The sender id or short code it concerns; `*` for every sender. */
+  sender: string;
+  /** `mo` (a keyword from the number) or `operator` (`npm run optout`). */
+  source: string;
+  /** The MO that carried the keyword, when `source` is `mo`. */
+  moId: string | null;
+  /** ISO-8601, when the entry changed. */
+  at: string;
+  version: number | null;
 }

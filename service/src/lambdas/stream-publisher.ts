@@ -9,14 +9,15 @@ import {
   type Item,
   type StreamBatchResponse,
 } from './dynamodb-stream.js';
-import { DetailType, EVENT_SOURCE, type SmsReceivedDetail, type SmsStatusChangedDetail } from './events.js';
+import { DetailType, EVENT_SOURCE, type OptOutChangedDetail, type SmsReceivedDetail, type SmsStatusChangedDetail } from './events.js';
 
-export { DetailType, EVENT_SOURCE, type SmsReceivedDetail, type SmsStatusChangedDetail } from './events.js';
+export { DetailType, EVENT_SOURCE, type OptOutChangedDetail, type SmsReceivedDetail, type SmsStatusChangedDetail } from './events.js';
 
 /**
  * Publishes the status table's changes to an EventBridge bus that users attach rules to:
  * `SmsStatusChanged` when a message's status changes (its first write included) and
- * `SmsReceived` for each new MO message. CORRELATION items and anything else are ignored.
+ * `SmsReceived` for each new MO message, `OptedOut` / `OptedIn` when a suppression entry changes
+ * state (docs/architecture.md §7.5). CORRELATION items and anything else are ignored.
  * Runs on Lambda (DynamoDB stream event source) and locally from DynamoDB Local's stream.
  *
  * Order: records are published in stream order, and publishing stops at the first record that
@@ -87,6 +88,7 @@ export function toEvent(record: DynamoDBRecord, busName: string): PutEventsReque
         updatedAt: time,
         metadata: item.metadata ?? null,
         version: num(item.version),
+        ...(typeof item.reason === 'string' && { reason: item.reason }),
       };
       return entry(DetailType.StatusChanged, detail);
     }
@@ -100,6 +102,22 @@ export function toEvent(record: DynamoDBRecord, busName: string): PutEventsReque
         receivedAt: str(item.receivedAt),
       };
       return entry(DetailType.Received, detail);
+    }
+    case 'OPTOUT': {
+      const state = str(item.state);
+      const previous = str(unmarshall(record.dynamodb?.OldImage)?.state);
+      // A first entry that is `in` (START from a number never opted out) changes nothing anyone sees.
+      if (state === previous || (state === 'in' && previous === null) || (state !== 'out' && state !== 'in')) return undefined;
+      const detail: OptOutChangedDetail = {
+        id: item.id,
+        number: str(item.number) ?? '',
+        sender: str(item.sender) ?? '',
+        source: str(item.source) ?? '',
+        moId: str(item.moId),
+        at: str(item.changedAt) ?? time,
+        version: num(item.version),
+      };
+      return entry(state === 'out' ? DetailType.OptedOut : DetailType.OptedIn, detail);
     }
     default:
       return undefined;

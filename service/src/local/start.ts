@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../aws/queue.js';
-import { StatusStore } from '../aws/status-store/index.js';
+import { FinalStatusSweep, StatusStore } from '../aws/status-store/index.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createHandler } from '../lambdas/stream-publisher.js';
@@ -54,6 +54,8 @@ async function main(): Promise<number> {
   const dynamodb = new DynamoDBClient({});
   const tableName = 'smpp-messages';
   const { queueUrl, dlqUrl } = await createQueues(sqs, 'smpp-outbound');
+  // The urgent lane's queue, with its own DLQ (README, Priority lanes).
+  const { queueUrl: priorityQueueUrl, dlqUrl: priorityDlqUrl } = await createQueues(sqs, 'smpp-outbound-priority');
   await createMessagesTable(dynamodb, tableName);
 
   let smscEnv: Record<string, string> = {};
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
 
   let config;
   try {
-    config = loadConfig({ HEALTH_PORT: '0', ...process.env, ...smscEnv, OUTBOUND_QUEUE_URL: queueUrl, MESSAGES_TABLE: tableName });
+    config = loadConfig({ HEALTH_PORT: '0', ...process.env, ...smscEnv, OUTBOUND_QUEUE_URL: queueUrl, OUTBOUND_PRIORITY_QUEUE_URL: priorityQueueUrl, MESSAGES_TABLE: tableName });
   } catch (err) {
     if (err instanceof ConfigError) say(err.message);
     throw err;
@@ -98,13 +100,21 @@ async function main(): Promise<number> {
   });
   await runner.start();
   stops.push(() => runner.stop());
+  // The final-status sweep, every minute here (a scheduled Lambda every 15 minutes in AWS; docs/architecture.md §7.2).
+  const sweep = new FinalStatusSweep({ client: dynamodb, tableName, ttlDays: config.messageTtlDays, logger });
+  const sweeping = setInterval(() => {
+    sweep.run().then((r) => r.due > 0 && logger.info(r, 'final-status sweep'), (err: Error) => logger.warn({ err: err.message }, 'final-status sweep failed'));
+  }, 60_000);
+  stops.push(async () => clearInterval(sweeping));
 
-  writeFileSync(LOCAL_STACK_FILE, JSON.stringify({ queueUrl, dlqUrl, tableName, region, env: awsEnv }, null, 2));
+  writeFileSync(LOCAL_STACK_FILE, JSON.stringify({ queueUrl, dlqUrl, priorityQueueUrl, priorityDlqUrl, tableName, region, env: awsEnv }, null, 2));
   process.stdout.write(
     `${JSON.stringify({
       event: 'local-stack-ready',
       queueUrl,
       dlqUrl,
+      priorityQueueUrl,
+      priorityDlqUrl,
       tableName,
       region,
       endpoints: { sqs: aws.sqsEndpoint, dynamodb: aws.dynamodbEndpoint },
@@ -136,6 +146,7 @@ async function main(): Promise<number> {
       '',
       'The local stack is up. In another terminal:',
       '  npm run send -- --to +6591234567 --text "Hello"      # put a job on the queue',
+      '  npm run send -- --priority --to +6591234567 --text "Code 123456"   # an urgent job: ahead of bulk ones',
       '  npm run status -- <id>                               # its status record and timeline',
       `Service log: ${logFile}   Health: http://localhost:${service.healthPort}/readyz`,
       'Ctrl-C stops everything.',

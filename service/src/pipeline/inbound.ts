@@ -7,6 +7,7 @@ import { MetricName, type Metrics } from '../metrics.js';
 import { maskAddress } from '../smpp/address.js';
 import { readMoPart } from '../smpp/inbound-mo.js';
 import { smscIdKeys } from '../core/receipt-keys.js';
+import { moChange, type OptOutSettings } from '../core/opt-out.js';
 import { isReceipt, parseReceipt, type DeliverFields } from '../smpp/receipt.js';
 
 /** The status store as the inbound path uses it (StatusStore implements it). */
@@ -30,6 +31,8 @@ export interface InboundOptions {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
+  /** Set when opt-out is on: an MO keyword's change, written with the MO by the MO store, is logged (docs/architecture.md §7.5). */
+  optOut?: OptOutSettings;
 }
 
 /** Incomplete MO messages this task remembers to expire; beyond it the oldest note is dropped (its parts stay stored). */
@@ -161,5 +164,7 @@ export class InboundPipeline {
   private stored(mo: MoItem): void {
     this.o.metrics.increment(MetricName.MoStored);
     this.o.logger.info({ id: mo.id, from: maskAddress(mo.from), parts: mo.parts }, 'MO message stored');
+    const change = this.o.optOut === undefined ? undefined : moChange(mo, this.o.optOut);
+    if (change !== undefined) this.o.logger.info({ id: mo.id, from: maskAddress(mo.from), sender: change.sender, state: change.state }, 'MO keyword: suppression list changed');
   }
 }

@@ -1,6 +1,6 @@
 import type { ErrorDetail, Job, MessageStatus } from '../domain.js';
 import { JobEncoding, WireEncoding } from '../domain.js';
-import type { QueueMessage, SubmitResult } from '../core/ports.js';
+import type { Lane, QueueMessage, SubmitResult } from '../core/ports.js';
 import { busyDelaySeconds, decide, StoredErrorCode } from '../core/retry-policy.js';
 import { EncodingError } from '../errors.js';
 import { parseJob } from '../job.js';
@@ -23,7 +23,8 @@ export interface OutboundStore {
   recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<unknown>;
   /** Tells the store a part's record is coming, so an early receipt waits for it rather than taking a slower path. */
   expectAccepted(id: string, part: AcceptedPart): void;
-  recordFailed(id: string, owner: string, error: ErrorDetail): Promise<unknown>;
+  /** `job`: kept on the FAILED item so an operator can retry it (docs/architecture.md §7.4). */
+  recordFailed(id: string, owner: string, error: ErrorDetail, job?: Job): Promise<unknown>;
   releaseClaim(id: string, owner: string, opts: { error?: ErrorDetail; unknownOutcome?: boolean }): Promise<unknown>;
   recordInvalid(key: string, reason: string, extra: { sqsMessageId: string }): Promise<unknown>;
   /** Resolves once the store answers again (a cheap read); used while it is failing. */
@@ -32,9 +33,18 @@ export interface OutboundStore {
 
 /** The SMPP side as the outbound path uses it (SmppClient implements it). */
 export interface Sender {
-  submit(part: OutboundPart, signal?: AbortSignal): Promise<SubmitResult>;
+  /** `lane`: urgent parts go first, bulk keeps a minimum share (docs/architecture.md §7.1). */
+  submit(part: OutboundPart, signal: AbortSignal | undefined, lane: Lane): Promise<SubmitResult>;
   readonly capacityPerSecond: number;
   readiness(): { tx: number; rx: number };
+}
+
+/** Opt-out as the outbound path uses it (docs/architecture.md §7.5); absent when OPT_OUT is off, and then never called. */
+export interface OptOutGate {
+  /** Whether the number opted out of this sender or of every sender (SuppressionList; a receive's checks share one read). */
+  isSuppressed(to: string, from: string): Promise<boolean>;
+  /** REJECTED with reason `opted out`, only while `owner` holds the claim and no part is accepted (StatusStore). */
+  recordOptedOut(id: string, owner: string): Promise<{ outcome: 'rejected' } | { outcome: 'unchanged'; status: MessageStatus }>;
 }
 
 /** What a job needs of the queue side: settling its message. */
@@ -63,6 +73,8 @@ export interface OutboundJobsOptions {
   logger: Logger;
   metrics: Metrics;
   random: () => number;
+  /** Set when opt-out is on. */
+  optOut?: OptOutGate;
 }
 
 /** A message whose job is being handled. */
@@ -87,14 +99,15 @@ export class OutboundJobs {
 
   constructor(private readonly o: OutboundJobsOptions) {}
 
-  readonly handle = async (message: QueueMessage): Promise<void> => {
+  /** `lane`: the lane of the queue the message came from; its parts are submitted in it. */
+  readonly handle = async (message: QueueMessage, lane: Lane = 'bulk'): Promise<void> => {
     const parsed = parseJob(message.body);
     if (!parsed.ok) return this.invalid(message, parsed.id, parsed.reason);
     const job = parsed.job;
     // The same job in two SQS messages at once (a redelivery, or a producer sending it twice): the
     // claim would let this task through both times, so the copy waits for the first to finish and
     // then finds it done.
-    const run = (this.activeJobs.get(job.id) ?? Promise.resolve()).then(() => this.submitJob(message, job));
+    const run = (this.activeJobs.get(job.id) ?? Promise.resolve()).then(() => this.submitJob(message, job, lane));
     const tail = run.then(
       () => undefined,
       () => undefined,
@@ -123,7 +136,7 @@ export class OutboundJobs {
     );
   };
 
-  private async submitJob(message: QueueMessage, job: Job): Promise<void> {
+  private async submitJob(message: QueueMessage, job: Job, lane: Lane): Promise<void> {
     const held: InHand = { jobId: job.id, claimed: false, abort: new AbortController() };
     this.inHand.set(message.messageId, held);
     const concatRef = this.refs.next(job.to);
@@ -154,21 +167,23 @@ export class OutboundJobs {
     // Another task holds it (SQS delivered it twice): look again once its lease could have run out.
     if (claim.outcome === 'busy') return this.o.queue.setVisibility(message, busyDelaySeconds(this.o.leaseSeconds));
     held.claimed = true;
+    // Only a job none of whose parts was accepted may be held back; a partly sent one is completed.
+    if (this.o.optOut !== undefined && Object.keys(claim.acceptedParts).length === 0 && (await this.heldBack(message, job, this.o.optOut))) return;
     // A retry re-sends only the missing parts, so it must split the text exactly as the first attempt did.
     const stored = replan(job, claim.plan, plan, opts);
     if (stored instanceof Error) {
       this.o.logger.error({ id: job.id, err: stored.message }, 'the stored split of this message cannot be reproduced');
       const error = { code: StoredErrorCode.PLAN_MISMATCH, name: 'PLAN_MISMATCH', description: stored.message };
-      await this.o.guard.durably(() => this.o.store.recordFailed(job.id, this.o.owner, error));
+      await this.o.guard.durably(() => this.o.store.recordFailed(job.id, this.o.owner, error, job));
       return this.o.queue.delete(message);
     }
     plan = stored;
-    const results = await this.submitParts(job, plan, claim.acceptedParts, AbortSignal.any([this.o.shutdown, held.abort.signal]));
+    const results = await this.submitParts(job, plan, claim.acceptedParts, AbortSignal.any([this.o.shutdown, held.abort.signal]), lane);
     return this.settle(message, job, results);
   }
 
   /** Sends the parts not accepted before; records the accepted ones (durably); returns every result. */
-  private async submitParts(job: Job, plan: ReturnType<typeof segmentText>, acceptedBefore: Record<number, string>, signal: AbortSignal): Promise<SubmitResult[]> {
+  private async submitParts(job: Job, plan: ReturnType<typeof segmentText>, acceptedBefore: Record<number, string>, signal: AbortSignal, lane: Lane): Promise<SubmitResult[]> {
     const base = {
       source: toSmppAddress(job.from, this.o.sourceAddr),
       destination: toSmppAddress(job.to, this.o.destAddr),
@@ -180,7 +195,7 @@ export class OutboundJobs {
     const accepted: AcceptedPart[] = [];
     const results = await Promise.all(
       todo.map(async (p) => {
-        const r = await this.o.sender.submit({ ...base, segment: p.segment }, signal);
+        const r = await this.o.sender.submit({ ...base, segment: p.segment }, signal, lane);
         if (r.kind === 'accepted') {
           const a = { part: p.part, smscMessageId: r.smscMessageId, keys: smscIdKeys(r.smscMessageId) };
           accepted.push(a);
@@ -208,7 +223,7 @@ export class OutboundJobs {
       case 'fail':
         this.o.metrics.increment(MetricName.SubmitFailed);
         this.o.logger.warn({ id: job.id, to: maskAddress(job.to), status: decision.error.name }, 'submit refused permanently');
-        await guard.durably(() => store.recordFailed(job.id, owner, decision.error));
+        await guard.durably(() => store.recordFailed(job.id, owner, decision.error, job));
         return this.o.queue.delete(message);
       case 'hand-back':
         await guard.durably(() => store.releaseClaim(job.id, owner, {}));
@@ -220,10 +235,25 @@ export class OutboundJobs {
       case 'exhausted':
         this.o.metrics.increment(MetricName.SubmitFailed);
         this.o.logger.warn({ id: job.id, receiveCount: message.receiveCount, reason: decision.error.name }, 'retries exhausted: recorded FAILED, left for the dead-letter queue');
-        await guard.durably(() => store.recordFailed(job.id, owner, decision.error));
+        await guard.durably(() => store.recordFailed(job.id, owner, decision.error, job));
         if (decision.unknownOutcome) await guard.durably(() => store.releaseClaim(job.id, owner, { unknownOutcome: true }));
         return this.o.queue.setVisibility(message, 0);
     }
+  }
+
+  /** True when the job's number opted out: it is then recorded REJECTED and its message settled, with nothing sent. */
+  private async heldBack(message: QueueMessage, job: Job, gate: OptOutGate): Promise<boolean> {
+    if (!(await this.o.guard.durably(() => gate.isSuppressed(job.to, job.from)))) return false;
+    const r = await this.o.guard.durably(() => gate.recordOptedOut(job.id, this.o.owner));
+    if (r.outcome === 'rejected') {
+      this.o.metrics.increment(MetricName.JobsOptedOut);
+      this.o.logger.info({ id: job.id, to: maskAddress(job.to) }, 'number opted out: job rejected without sending');
+      await this.o.queue.delete(message);
+    } else {
+      // The lease went to another task meanwhile: the next receive's claim decides.
+      await this.o.queue.setVisibility(message, 0);
+    }
+    return true;
   }
 
   private async invalid(message: QueueMessage, id: string | undefined, reason: string): Promise<void> {

@@ -1,19 +1,24 @@
 import { setMaxListeners } from 'node:events';
 import { SQS_MAX_WAIT_SECONDS } from '../aws/queue.js';
 import type { Clock } from '../clock.js';
-import type { JobQueue } from '../core/ports.js';
+import type { JobQueue, Lane, QueueMessage } from '../core/ports.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ConcatMode } from '../smpp/segment.js';
-import { OutboundJobs, type OutboundStore, type Sender } from './outbound-job.js';
+import { OutboundJobs, type OptOutGate, type OutboundStore, type Sender } from './outbound-job.js';
 import { QueuePoller } from './queue-poller.js';
 import { StoreGuard } from './store-guard.js';
 
 export type { JobQueue, QueueMessage } from '../core/ports.js';
-export type { OutboundStore, Sender } from './outbound-job.js';
+export type { OptOutGate, OutboundStore, Sender } from './outbound-job.js';
 
 export interface OutboundOptions {
   queue: JobQueue;
+  /**
+   * The priority queue: its jobs are sent in the urgent lane, received by a poller of their own
+   * with a buffer of their own (docs/architecture.md §7.1). Absent: one lane, bulk.
+   */
+  priorityQueue?: JobQueue;
   store: OutboundStore;
   sender: Sender;
   /** This process's claim owner id. */
@@ -48,6 +53,8 @@ export interface OutboundOptions {
   clock: Clock;
   /** Jitter source in [0, 1). */
   random: () => number;
+  /** The suppression check, when opt-out is on (docs/architecture.md §7.5). @defaultvalue none: no call is made */
+  optOut?: OptOutGate;
 }
 
 /** Jobs held in memory at most, whatever the binds' capacity. */
@@ -56,10 +63,15 @@ const MAX_IN_PROGRESS = 500;
 /**
  * The outbound path, wired: a QueuePoller (SQS: receive, heartbeat, deletes), OutboundJobs (one job:
  * claim → split → submit → record → settle, by the retry policy in core/retry-policy.ts) and a
- * StoreGuard (writes that must land; no polling while the store is down).
+ * StoreGuard (writes that must land; no polling while the store is down). With a priority queue, a
+ * second QueuePoller with its own buffer feeds the same OutboundJobs in the urgent lane (§7.1).
  */
 export class OutboundPipeline {
   private readonly poller: QueuePoller;
+  /** The priority queue's poller, when there is one. */
+  private readonly urgentPoller: QueuePoller | undefined;
+  /** The poller each message in hand came from: its delete and visibility changes go back to that queue. */
+  private readonly origin = new WeakMap<QueueMessage, QueuePoller>();
   private readonly guard: StoreGuard;
   private readonly submitAbort = new AbortController();
 
@@ -69,12 +81,12 @@ export class OutboundPipeline {
     const capacity = Math.min(MAX_IN_PROGRESS, Math.max(10, Math.ceil(o.sender.capacityPerSecond * (o.bufferSeconds ?? 2))));
     // Every queued part listens on the shutdown signal; hundreds at once is normal here.
     setMaxListeners(0, this.submitAbort.signal);
-    this.guard = new StoreGuard({ probe: () => o.store.probe(), onRecovered: () => this.poller.wake(), logger: o.logger, metrics: o.metrics, clock: o.clock, random: o.random });
+    this.guard = new StoreGuard({ probe: () => o.store.probe(), onRecovered: () => this.nudge(), logger: o.logger, metrics: o.metrics, clock: o.clock, random: o.random });
     const jobs = new OutboundJobs({
       store: o.store,
       sender: o.sender,
-      // The poller is built next; a job only settles its message once the poller has handed it one.
-      queue: { delete: (m) => this.poller.delete(m), setVisibility: (m, seconds) => this.poller.setVisibility(m, seconds) },
+      // The pollers are built next; a job only settles its message once a poller has handed it one.
+      queue: { delete: (m) => this.pollerOf(m).delete(m), setVisibility: (m, seconds) => this.pollerOf(m).setVisibility(m, seconds) },
       guard: this.guard,
       owner: o.owner,
       concat: o.concat,
@@ -88,23 +100,34 @@ export class OutboundPipeline {
       logger: o.logger,
       metrics: o.metrics,
       random: o.random,
+      ...(o.optOut !== undefined && { optOut: o.optOut }),
     });
-    this.poller = new QueuePoller({
-      queue: o.queue,
-      capacity,
-      visibilitySeconds,
-      receiveWaitSeconds: Math.min(SQS_MAX_WAIT_SECONDS, Math.max(1, Math.floor((o.shutdownGraceMs ?? 20_000) / 2000))),
-      mayReceive: () => o.sender.readiness().tx > 0 && !this.guard.down,
-      handle: jobs.handle,
-      onRenewed: jobs.renewClaims,
-      logger: o.logger,
-      clock: o.clock,
-      random: o.random,
-    });
+    const poller = (queue: JobQueue, lane: Lane): QueuePoller => {
+      const p: QueuePoller = new QueuePoller({
+        queue,
+        // Each lane its own buffer: urgent jobs never wait for room behind a full bulk buffer.
+        capacity,
+        visibilitySeconds,
+        receiveWaitSeconds: Math.min(SQS_MAX_WAIT_SECONDS, Math.max(1, Math.floor((o.shutdownGraceMs ?? 20_000) / 2000))),
+        mayReceive: () => o.sender.readiness().tx > 0 && !this.guard.down,
+        handle: (m) => {
+          this.origin.set(m, p);
+          return jobs.handle(m, lane);
+        },
+        onRenewed: jobs.renewClaims,
+        logger: o.logger.child({ lane }),
+        clock: o.clock,
+        random: o.random,
+      });
+      return p;
+    };
+    this.poller = poller(o.queue, 'bulk');
+    this.urgentPoller = o.priorityQueue === undefined ? undefined : poller(o.priorityQueue, 'urgent');
   }
 
   start(): void {
     this.poller.start();
+    this.urgentPoller?.start();
   }
 
   /**
@@ -112,17 +135,23 @@ export class OutboundPipeline {
    * after the binds are closed: their pending submits have ended by then, and exiting
    * before the writes land would resend what the SMSC already accepted.
    */
-  drained(capMs: number): Promise<number> {
-    return this.poller.drained(capMs);
+  async drained(capMs: number): Promise<number> {
+    const left = await Promise.all(this.pollers().map((p) => p.drained(capMs)));
+    return left.reduce((a, b) => a + b, 0);
   }
 
   /** Re-checks at once whether to poll (e.g. a bind just came up). */
   nudge(): void {
-    this.poller.wake();
+    for (const p of this.pollers()) p.wake();
   }
 
   get inFlight(): number {
-    return this.poller.inFlight;
+    return this.poller.inFlight + (this.urgentPoller?.inFlight ?? 0);
+  }
+
+  /** Jobs in hand, by lane. */
+  get inFlightByLane(): Record<Lane, number> {
+    return { urgent: this.urgentPoller?.inFlight ?? 0, bulk: this.poller.inFlight };
   }
 
   /**
@@ -132,10 +161,10 @@ export class OutboundPipeline {
   async stop(graceMs: number): Promise<void> {
     if (!this.poller.running) return;
     const deadline = this.o.clock.now() + graceMs;
-    const stopped = this.poller.stop();
+    const stopped = Promise.all(this.pollers().map((p) => p.stop()));
     this.submitAbort.abort();
     await stopped;
-    await this.poller.drained(Math.max(0, deadline - this.o.clock.now()));
+    await this.drained(Math.max(0, deadline - this.o.clock.now()));
   }
 
   /**
@@ -144,6 +173,14 @@ export class OutboundPipeline {
    */
   close(): void {
     this.guard.abandon();
-    this.poller.close();
+    for (const p of this.pollers()) p.close();
+  }
+
+  private pollers(): QueuePoller[] {
+    return this.urgentPoller === undefined ? [this.poller] : [this.poller, this.urgentPoller];
+  }
+
+  private pollerOf(message: QueueMessage): QueuePoller {
+    return this.origin.get(message) ?? this.poller;
   }
 }

@@ -10,9 +10,9 @@ import type { DeliverFields } from './receipt.js';
 import { NotSentError, RequestFailedError, type BindType, type LinkOptions, type SmppSession } from './session.js';
 import { submitSmFields, type OutboundPart } from './submit.js';
 import { Pacer } from './throttle.js';
-import type { SubmitResult } from '../core/ports.js';
+import type { Lane, SubmitResult } from '../core/ports.js';
 
-export type { SubmitResult } from '../core/ports.js';
+export type { Lane, SubmitResult } from '../core/ports.js';
 
 /** Bind names in logs and slot leases: unique per process (a transmitter and a transceiver must not share one). */
 const BIND_PREFIX: Readonly<Record<BindType, string>> = { transmitter: 'tx', receiver: 'rx', transceiver: 'trx' };
@@ -37,6 +37,11 @@ export interface SmppClientOptions extends LinkOptions {
    */
   destinationHoldMs?: number;
   backoff?: BackoffPolicy;
+  /**
+   * Share of the submits kept for the bulk lane while urgent parts wait too (docs/architecture.md
+   * §7.1), 0 – 0.9. @defaultvalue 0.1
+   */
+  bulkMinShare?: number;
   credentials: CredentialsProvider;
   /** The account's bind budget, handed to every bind: each holds a slot before it connects (see Bind). */
   slots?: BindSlots;
@@ -48,6 +53,7 @@ export interface SmppClientOptions extends LinkOptions {
 }
 
 interface QueuedSubmit {
+  lane: Lane;
   fields: Record<string, unknown>;
   /** destination_addr: ESME_RMSGQFUL holds back parts by it. */
   destination: string;
@@ -59,6 +65,16 @@ interface QueuedSubmit {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
+
+/** One lane's parts waiting for a bind. */
+interface LaneQueue {
+  queue: QueuedSubmit[];
+  /** Parts taken off the queue while their destination was held; they go first once it is not. */
+  deferred: QueuedSubmit[];
+}
+
+/** One pick, in the integer units bulk's credit is counted in (so ten picks of 0.1 make exactly one). */
+const PICK = 1_000_000;
 
 /** A destination held back after ESME_RMSGQFUL: nothing is sent to it before `until`. */
 interface DestinationHold {
@@ -77,9 +93,9 @@ const FORGET_HOLD_MS = 60_000;
 const MAX_REBINDS_PER_PART = 3;
 
 /**
- * The account's binds and the outbound path through them: one FIFO of submits
- * shared by every transmitting bind; each bind pulls from it only when its window
- * has a slot and its pacer allows, so every bind runs at its own limit and a
+ * The account's binds and the outbound path through them: two FIFOs of submits, urgent and bulk
+ * (docs/architecture.md §7.1), shared by every transmitting bind; each bind pulls the next part only
+ * when its window has a slot and its pacer allows, so every bind runs at its own limit and a
  * slow or dead bind holds back nothing but itself. A destination whose queue is
  * full at the SMSC (ESME_RMSGQFUL) is held back on its own: its parts wait aside
  * while the others keep the binds' full rate.
@@ -88,9 +104,10 @@ const MAX_REBINDS_PER_PART = 3;
  */
 export class SmppClient extends EventEmitter {
   readonly binds: Bind[] = [];
-  private readonly queue: QueuedSubmit[] = [];
-  /** Parts taken off the queue while their destination was held; they go first once it is not. */
-  private readonly deferred: QueuedSubmit[] = [];
+  private readonly lanes: Readonly<Record<Lane, LaneQueue>> = { urgent: { queue: [], deferred: [] }, bulk: { queue: [], deferred: [] } };
+  /** What bulk has earned towards its next pick while both lanes wait, in units of PICK (see takeNext). */
+  private bulkCredit = 0;
+  private readonly bulkShare: number;
   private readonly holds = new Map<string, DestinationHold>();
   private workWaiters: Array<() => void> = [];
   private running = false;
@@ -101,6 +118,7 @@ export class SmppClient extends EventEmitter {
   constructor(private readonly options: SmppClientOptions) {
     super();
     this.metrics = options.metrics ?? noMetrics;
+    this.bulkShare = Math.round(Math.min(0.9, Math.max(0, options.bulkMinShare ?? 0.1)) * PICK);
     const make = (type: BindType, count: number) => {
       for (let i = 0; i < count; i++) {
         const onDeliver = type === 'transmitter' ? undefined : options.onDeliver;
@@ -154,7 +172,12 @@ export class SmppClient extends EventEmitter {
 
   /** Submits waiting for a bind (not yet sent). */
   get queued(): number {
-    return this.queue.length + this.deferred.length;
+    return this.waiting('urgent') + this.waiting('bulk');
+  }
+
+  /** Submits waiting for a bind, by lane. */
+  get queuedByLane(): Record<Lane, number> {
+    return { urgent: this.waiting('urgent'), bulk: this.waiting('bulk') };
   }
 
   /** Submits sent and awaiting their response. */
@@ -170,13 +193,15 @@ export class SmppClient extends EventEmitter {
   /**
    * Queues one part for sending. Never rejects: every way it can end is a
    * SubmitResult. Aborting the signal while the part is still queued hands it
-   * back as retryable (used on shutdown, so it returns to SQS at once).
+   * back as retryable (used on shutdown, so it returns to SQS at once). Urgent parts go before
+   * bulk ones, bulk keeping its minimum share (docs/architecture.md §7.1).
    */
-  submit(part: OutboundPart, signal?: AbortSignal): Promise<SubmitResult> {
+  submit(part: OutboundPart, signal?: AbortSignal, lane: Lane = 'bulk'): Promise<SubmitResult> {
     return new Promise((resolve) => {
       if (!this.running) return resolve({ kind: 'handed-back', reason: 'client stopped' });
       if (signal?.aborted) return resolve({ kind: 'handed-back', reason: 'aborted' });
       const item: QueuedSubmit = {
+        lane,
         fields: submitSmFields(part),
         destination: part.destination.addr,
         resolve,
@@ -189,7 +214,8 @@ export class SmppClient extends EventEmitter {
       };
       if (signal) {
         item.onAbort = () => {
-          for (const list of [this.queue, this.deferred]) {
+          const { queue, deferred } = this.lanes[item.lane];
+          for (const list of [queue, deferred]) {
             const i = list.indexOf(item);
             if (i < 0) continue;
             list.splice(i, 1);
@@ -209,7 +235,9 @@ export class SmppClient extends EventEmitter {
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const item of [...this.deferred.splice(0), ...this.queue.splice(0)]) this.finish(item, { kind: 'handed-back', reason: 'shutting down' });
+    for (const { queue, deferred } of [this.lanes.urgent, this.lanes.bulk]) {
+      for (const item of [...deferred.splice(0), ...queue.splice(0)]) this.finish(item, { kind: 'handed-back', reason: 'shutting down' });
+    }
     this.wakePumps();
     const deadline = this.options.clock.now() + graceMs;
     if (this.inFlight > 0) {
@@ -225,10 +253,16 @@ export class SmppClient extends EventEmitter {
     await Promise.all(this.pumps);
   }
 
+  /** At the back of the part's lane; a part sent again (throttled, rebind) at the front of its own lane. */
   private enqueue(item: QueuedSubmit, front: boolean): void {
-    if (front) this.queue.unshift(item);
-    else this.queue.push(item);
+    const { queue } = this.lanes[item.lane];
+    if (front) queue.unshift(item);
+    else queue.push(item);
     this.wakePumps();
+  }
+
+  private waiting(lane: Lane): number {
+    return this.lanes[lane].queue.length + this.lanes[lane].deferred.length;
   }
 
   private wakePumps(): void {
@@ -241,7 +275,7 @@ export class SmppClient extends EventEmitter {
     while (this.running) {
       const session = await bind.waitBound();
       if (!session || !this.running) return;
-      if (this.queue.length === 0 && this.deferred.length === 0) {
+      if (this.queued === 0) {
         await this.nextWork();
         continue;
       }
@@ -280,15 +314,40 @@ export class SmppClient extends EventEmitter {
     });
   }
 
-  /** The next part to send: a deferred one whose hold is over first, then the queue's head, setting aside parts for held destinations. */
+  /**
+   * The next part to send (docs/architecture.md §7.1): urgent first. While both lanes wait, every
+   * pick earns bulk `bulkMinShare` of a pick, and bulk takes the pick once it has earned a whole
+   * one: a deterministic floor on bulk's share however many urgent parts wait. The credit starts
+   * from zero whenever a lane runs empty, so an urgent part arriving alone goes next. A lane whose
+   * parts are all for held destinations lets the other lane's part go.
+   */
   private takeNext(): QueuedSubmit | undefined {
-    if (this.holds.size === 0 && this.deferred.length === 0) return this.queue.shift();
+    const { urgent, bulk } = this.lanes;
+    if (this.waiting('urgent') === 0 || this.waiting('bulk') === 0) {
+      this.bulkCredit = 0;
+      return this.takeFrom(urgent) ?? this.takeFrom(bulk);
+    }
+    // Capped: a bulk lane held back (ESME_RMSGQFUL) does not store up a burst for later.
+    this.bulkCredit = Math.min(PICK + this.bulkShare, this.bulkCredit + this.bulkShare);
+    if (this.bulkCredit >= PICK) {
+      const item = this.takeFrom(bulk);
+      if (item) {
+        this.bulkCredit -= PICK;
+        return item;
+      }
+    }
+    return this.takeFrom(urgent) ?? this.takeFrom(bulk);
+  }
+
+  /** The lane's next part: a deferred one whose hold is over first, then the queue's head, setting aside parts for held destinations. */
+  private takeFrom(lane: LaneQueue): QueuedSubmit | undefined {
+    if (this.holds.size === 0 && lane.deferred.length === 0) return lane.queue.shift();
     const now = this.options.clock.now();
-    const i = this.deferred.findIndex((item) => !this.isHeld(item.destination, now));
-    if (i >= 0) return this.deferred.splice(i, 1)[0];
-    for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+    const i = lane.deferred.findIndex((item) => !this.isHeld(item.destination, now));
+    if (i >= 0) return lane.deferred.splice(i, 1)[0];
+    for (let item = lane.queue.shift(); item; item = lane.queue.shift()) {
       if (!this.isHeld(item.destination, now)) return item;
-      this.deferred.push(item);
+      lane.deferred.push(item);
     }
     return undefined;
   }
@@ -300,7 +359,7 @@ export class SmppClient extends EventEmitter {
 
   private firstHoldEnd(): number {
     let first = Infinity;
-    for (const item of this.deferred) first = Math.min(first, this.holds.get(item.destination)?.until ?? 0);
+    for (const item of [...this.lanes.urgent.deferred, ...this.lanes.bulk.deferred]) first = Math.min(first, this.holds.get(item.destination)?.until ?? 0);
     return first === Infinity ? this.options.clock.now() : first;
   }
 

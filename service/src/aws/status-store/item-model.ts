@@ -6,7 +6,7 @@
  *
  * ## Item model
  * Every item has `id` (the partition key, string), `kind` and `expiresAt` (TTL, epoch seconds,
- * `ttlDays` after the item's last write). Job ids match `[A-Za-z0-9._:-]{1,128}`, so they never
+ * `ttlDays` after the item's last write; OPTOUT items excepted). Job ids match `[A-Za-z0-9._:-]{1,128}`, so they never
  * contain `#` and cannot collide with the prefixed kinds.
  *
  * ### MESSAGE — `id` = the job's id (or, for an invalid job without a usable id, its SQS message id)
@@ -14,7 +14,7 @@
  * |---|---|---|
  * | `kind` | S | `MESSAGE` |
  * | `status` | S | `SUBMITTING → SUBMITTED → ENROUTE / ACCEPTED → DELIVERED / UNDELIVERED / EXPIRED / REJECTED / DELETED / UNKNOWN`, or `FAILED`, `INVALID` |
- * | `statusRank` | N | `STATUS_RANK[status]` (10, 20, 30, 40, 100 = final); writes only ever raise it |
+ * | `statusRank` | N | `STATUS_RANK[status]` (10, 20, 30, 40, 100 = final), except 90 for UNKNOWN set by the final-status sweep, which a final receipt still raises to 100; writes only ever raise it |
  * | `to`, `from` | S | destination and source address, as in the job |
  * | `encoding` | S | encoding used on the wire (`GSM7`, `LATIN1`, `UCS2`) |
  * | `segments` | N | number of SMS parts |
@@ -27,11 +27,15 @@
  * | `stat`, `err`, `networkError` | S | receipt fields of the part that decided the status |
  * | `metadata` | M | the job's metadata, echoed |
  * | `sqsMessageId` | S | SQS message id of the last delivery of the job |
- * | `reason` | S | why the job is `INVALID` |
- * | `history` | L | `{ status, at }` appended on every status change |
+ * | `reason` | S | why the job is `INVALID`; `opted out` on a job REJECTED by the suppression list (docs/architecture.md §7.5); `no receipt` on UNKNOWN set by the final-status sweep (removed if a final receipt comes after all) |
+ * | `history` | L | `{ status, at }` appended on every status change; an operator's retry adds `{ SUBMITTING, at, note: 'retry' }` (and `{ FAILED, at, note: 'retry not queued' }` when its job could not be queued) |
+ * | `retries` | N | times an operator re-queued it after FAILED (`npm run retry`; `retry.ts`, docs/architecture.md §7.4); absent until then |
+ * | `job` | M | only while FAILED (a job recorded FAILED since this attribute exists): the validated job — text, metadata and all — so `npm run retry` can re-queue it; removed by the retry. The one place an outbound message's text is stored: the FAILED item (and its stream records) carries it until the item expires or is retried, and is larger by the job (text ≤ 10,000 characters, ≤ 30 KB as UTF-8; metadata ≤ 2 KB) |
  * | `claimOwner`, `claimExpiresAt` | S, N | the lease of the task submitting it (epoch ms); absent when nobody holds it |
  * | `previousClaimOwner` | S | the lease holder the last claim found (`''` when none): a claim that takes over another owner's expired lease counts an unknown outcome, since that owner may have submitted before it died |
  * | `version` | N | incremented by every write (optimistic concurrency) |
+ * | `validityPeriodSeconds` | N | the job's validity period, when it has one (set by the claim) |
+ * | `openShard`, `finalBy` | S, N | only while SUBMITTED, ENROUTE or ACCEPTED (keys of the sparse index `openByDeadline`): `OPEN#0`..`OPEN#7` (FNV-1a of `id`, `final-status.ts`) and the epoch second by which a final status is due — acceptance + FINAL_STATUS_TIMEOUT_HOURS, or + `validityPeriodSeconds` when shorter. Set by the write that makes the message SUBMITTED (or further); removed by the write that ends it, whichever (receipt, sweep, FAILED). Past `finalBy`, the sweep makes it UNKNOWN with `reason` = `no receipt` (docs/architecture.md §7.2) |
  *
  * Long messages: the message status is derived from its parts once every part is accepted — any part
  * in a failure state (UNDELIVERED, EXPIRED, REJECTED, DELETED, UNKNOWN) → the first such; all
@@ -64,13 +68,24 @@
  *
  * ### BINDSLOT — `id` = `BINDSLOT#<systemId>#<n>`: the lease of bind slot `n` of an SMPP account (`../bind-lease.ts`).
  *
+ * ### OPTOUT — `id` = `OPTOUT#<sender or *>#<number>`: one entry of the suppression list (docs/architecture.md §7.5)
+ * `kind` = `OPTOUT`, `number` (S, digits only), `sender` (S, the sender id or short code, digits
+ * only or upper case; `*` = every sender), `state` (S, `out` = no job from that sender reaches the
+ * number, `in` = opted back in: the service has no DeleteItem, so an opt-in flips the state),
+ * `changedAt` (S, ISO-8601), `source` (S, `mo` or `operator`), `moId` (S, the MO that carried the
+ * keyword, when `source` = `mo`), `version` (N, +1 per write; events carry it). Deliberately no
+ * `to`, `from`, `createdAt`, `receivedAt`, `openShard` or `finalBy`, so no index holds it, and no
+ * `expiresAt`: an opt-out holds until the number opts in. Read and written by `../suppression.ts`;
+ * the rules (keywords, keys) are `core/opt-out.ts`.
+ *
  * Example: `aws dynamodb get-item --table-name <table> --key '{"id":{"S":"order-42"}}'`.
  */
 import type { MoMessage } from '../../domain.js';
 import { MESSAGE_KIND } from '../../core/message-state.js';
+import { OPTOUT_KIND, OPTOUT_PREFIX } from '../../core/opt-out.js';
 
 /** Item kinds in the table. */
-export const ItemKind = { MESSAGE: MESSAGE_KIND, CORRELATION: 'CORRELATION', MO: 'MO', MOPART: 'MOPART', BINDSLOT: 'BINDSLOT' } as const;
+export const ItemKind = { MESSAGE: MESSAGE_KIND, CORRELATION: 'CORRELATION', MO: 'MO', MOPART: 'MOPART', BINDSLOT: 'BINDSLOT', OPTOUT: OPTOUT_KIND } as const;
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 
 /** Prefix of correlation items' ids. */
@@ -81,6 +96,8 @@ export const MO_PREFIX = 'MO#';
 export const MOPART_PREFIX = 'MOPART#';
 /** Prefix of BINDSLOT items' ids (followed by `<systemId>#<n>`). */
 export const BINDSLOT_PREFIX = 'BINDSLOT#';
+/** Prefix of OPTOUT items' ids (followed by `<sender or *>#<number>`). */
+export { OPTOUT_PREFIX };
 /** A key no item has: `probe()` reads it. */
 export const PROBE_ID = 'PROBE#store';
 

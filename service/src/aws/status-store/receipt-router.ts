@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient
 import { within } from '../../clock.js';
 import { isFinal, STATUS_RANK, type MessageStatus, type Receipt } from '../../domain.js';
 import { StoreError } from '../../errors.js';
-import { expiresAt, withReceipt, type AcceptedPart, type ParkedReceipt } from '../../core/message-state.js';
+import { expiresAt, withReceipt, type AcceptedPart, type FinalStatusRule, type ParkedReceipt } from '../../core/message-state.js';
 import { bestMatch } from '../../core/receipt-keys.js';
 import { Expr, fromItem, key } from '../item-codec.js';
 import { CORRELATION_PREFIX, ItemKind } from './item-model.js';
@@ -52,6 +52,8 @@ export interface ReceiptRouterOptions extends TableAccess {
   maxRoutes: number;
   /** How long a receipt waits for the record of its part before taking the correlation-item path. */
   receiptWaitMs: number;
+  /** The final-status deadline a receipt that opens a message gives it (docs/architecture.md §7.2). */
+  finalStatus: FinalStatusRule;
 }
 
 /** Routes receipts to message parts and parks those that come before their part (see the module comment). */
@@ -64,6 +66,7 @@ export class ReceiptRouter {
   readonly #ttlSeconds: number;
   readonly #maxRoutes: number;
   readonly #receiptWaitMs: number;
+  readonly #finalStatus: FinalStatusRule;
   /**
    * Correlation key → the part it was accepted for, with the promise of that record landing. The
    * durable correlation item is still written (receipts may arrive on any task's receiver); this
@@ -84,6 +87,7 @@ export class ReceiptRouter {
     this.#ttlSeconds = options.ttlSeconds;
     this.#maxRoutes = options.maxRoutes;
     this.#receiptWaitMs = options.receiptWaitMs;
+    this.#finalStatus = options.finalStatus;
   }
 
   /** The pending route of the part's keys, created unless an announced one is waiting. */
@@ -218,7 +222,7 @@ export class ReceiptRouter {
     let changed = false;
     const result = await this.#writer.mutate(messageId, (item) => {
       if (item === undefined) return undefined;
-      const next = withReceipt(item, part, r, { now, ttlSeconds: this.#ttlSeconds });
+      const next = withReceipt(item, part, r, { now, ttlSeconds: this.#ttlSeconds }, this.#finalStatus);
       changed = next !== undefined;
       return next;
     });

@@ -6,10 +6,12 @@
  */
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MessageStatus, type ErrorDetail, type Job, type Receipt } from '../../domain.js';
+import { SERVICE_DEFAULTS } from '../../config.js';
 import { ConfigError, StoreError } from '../../errors.js';
 import {
   FAILABLE_BELOW_RANK,
   failedChange,
+  optedOutChange,
   invalidItem,
   iso,
   skeletonItem,
@@ -17,11 +19,13 @@ import {
   withAccepted,
   type AcceptedPart,
   type ClaimOptions,
+  type FinalStatusRule,
   type StatusItem,
   type WriteTime,
 } from '../../core/message-state.js';
 import { Expr, fromItem, key } from '../item-codec.js';
 import { ClaimBatcher, type ClaimOutcome } from './claim-batcher.js';
+import { openShardOf } from './final-status.js';
 import { ItemKind, PROBE_ID, type MoItem } from './item-model.js';
 import { ItemWriter, type StoreLogger } from './item-writer.js';
 import { ReceiptRouter, type ReceiptOutcome } from './receipt-router.js';
@@ -34,6 +38,9 @@ export type ReleaseClaimOutcome = { outcome: 'released' } | { outcome: 'not-owne
 
 /** FAILED recorded, or refused because the message is already past SUBMITTING (its status). */
 export type RecordFailedOutcome = { outcome: 'recorded' } | { outcome: 'unchanged'; status: MessageStatus };
+
+/** REJECTED as opted out, or refused: the claim is not this owner's any more, or a part was accepted (its status). */
+export type RecordOptedOutOutcome = { outcome: 'rejected' } | { outcome: 'unchanged'; status: MessageStatus };
 
 /** INVALID recorded, or an item with that id exists and was left alone. */
 export type RecordInvalidOutcome = { outcome: 'recorded' } | { outcome: 'exists' };
@@ -57,6 +64,11 @@ export interface StatusStoreOptions {
    * (always safe). Its deliver_sm is answered only after that, so the wait stays short. @defaultvalue 2000
    */
   receiptWaitMs?: number;
+  /**
+   * Hours a submitted message waits for a final receipt (the job's validity period when shorter)
+   * before the final-status sweep makes it UNKNOWN (docs/architecture.md §7.2). @defaultvalue 72
+   */
+  finalStatusTimeoutHours?: number;
 }
 
 /** Items in one TransactWriteItems; more (a long message with ambiguous ids) goes step by step. */
@@ -72,6 +84,7 @@ export class StatusStore {
   readonly #writer: ItemWriter;
   readonly #claims: ClaimBatcher;
   readonly #router: ReceiptRouter;
+  readonly #finalStatus: FinalStatusRule;
 
   constructor(options: StatusStoreOptions) {
     const ttlDays = options.ttlDays ?? 30;
@@ -80,17 +93,20 @@ export class StatusStore {
     if (!Number.isFinite(ttlDays) || ttlDays <= 0) problems.push(`ttlDays must be a positive number (got ${ttlDays})`);
     const routes = options.receiptRoutes ?? 50_000;
     if (!Number.isInteger(routes) || routes < 0) problems.push(`receiptRoutes must be a whole number ≥ 0 (got ${routes})`);
+    const timeoutHours = options.finalStatusTimeoutHours ?? SERVICE_DEFAULTS.FINAL_STATUS_TIMEOUT_HOURS;
+    if (!Number.isFinite(timeoutHours) || timeoutHours <= 0) problems.push(`finalStatusTimeoutHours must be a positive number (got ${timeoutHours})`);
     if (problems.length > 0) throw new ConfigError(problems);
     this.#client = options.client;
     this.#table = options.tableName;
     this.#ttlSeconds = Math.round(ttlDays * 86_400);
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
+    this.#finalStatus = { timeoutSeconds: Math.round(timeoutHours * 3600), shardOf: openShardOf };
     const access = { client: this.#client, table: this.#table, logger: this.#logger };
     this.#writer = new ItemWriter(access);
     const shared = { ...access, writer: this.#writer, clock: this.#clock, ttlSeconds: this.#ttlSeconds };
     this.#claims = new ClaimBatcher(shared);
-    this.#router = new ReceiptRouter({ ...shared, maxRoutes: routes, receiptWaitMs: options.receiptWaitMs ?? 2000 });
+    this.#router = new ReceiptRouter({ ...shared, maxRoutes: routes, receiptWaitMs: options.receiptWaitMs ?? 2000, finalStatus: this.#finalStatus });
   }
 
   /**
@@ -175,7 +191,7 @@ export class StatusStore {
       if (current === undefined) return false;
       const parked = correlations.flatMap((c) => (c.parked ?? []).map((receipt) => ({ part: c.part, receipt })));
       this.#noteExpiredLease(current, owner);
-      const next = { ...withAccepted(current, parts, parked, totalParts, this.#at(now)), version: current.version + 1 };
+      const next = { ...withAccepted(current, parts, parked, totalParts, this.#at(now), this.#finalStatus), version: current.version + 1 };
       const points = correlations.map((c) => this.#router.pointInTransaction(id, c, now));
       if (!(await this.#writer.putWith(current, next, points, 'recordAccepted'))) return false;
       this.#router.forgetParked(correlations.map((c) => c.k));
@@ -188,7 +204,7 @@ export class StatusStore {
     await this.#writer.mutate(id, (current) => {
       if (current === undefined) this.#logger?.warn({ messageId: id, owner }, 'recordAccepted for a message that was never claimed');
       else this.#noteExpiredLease(current, owner);
-      return withAccepted(current ?? skeletonItem(id, this.#at(now)), parts, parked, totalParts, this.#at(now));
+      return withAccepted(current ?? skeletonItem(id, this.#at(now)), parts, parked, totalParts, this.#at(now), this.#finalStatus);
     });
   }
 
@@ -201,12 +217,14 @@ export class StatusStore {
 
   /**
    * Marks the message FAILED (final) with the error. Only while it is still SUBMITTING: a stale
-   * owner's failure must not overwrite another task's successful submit.
+   * owner's failure must not overwrite another task's successful submit. With `job`, the job is
+   * kept on the item so that an operator can retry it (docs/architecture.md §7.4).
    */
-  async recordFailed(id: string, owner: string, error: ErrorDetail): Promise<RecordFailedOutcome> {
+  async recordFailed(id: string, owner: string, error: ErrorDetail, job?: Job): Promise<RecordFailedOutcome> {
     const now = this.#clock();
-    const failed = failedChange(error, this.#at(now));
+    const failed = failedChange(error, this.#at(now), job);
     const x = new Expr();
+    const keepJob = failed.job === undefined ? '' : `, ${x.n('job')} = ${x.v(failed.job)}`;
     try {
       await this.#client.send(
         new UpdateItemCommand({
@@ -218,8 +236,9 @@ export class StatusStore {
             `${x.n('lastError')} = ${x.v(failed.lastError)}, ${x.n('updatedAt')} = ${x.v(failed.updatedAt)}, ` +
             `${x.n('createdAt')} = if_not_exists(${x.n('createdAt')}, ${x.v(iso(now))}), ` +
             `${x.n('history')} = list_append(if_not_exists(${x.n('history')}, ${x.v([])}), ${x.v([failed.historyEntry])}), ` +
-            `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(failed.expiresAt)} ` +
-            `REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}`,
+            `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(failed.expiresAt)}${keepJob} ` +
+            // Below SUBMITTED a message is in no index; removed anyway, as every write that ends a message does.
+            `REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}, ${x.n('openShard')}, ${x.n('finalBy')}`,
           ConditionExpression: `attribute_not_exists(${x.n('id')}) OR ${x.n('statusRank')} < ${x.v(FAILABLE_BELOW_RANK)}`,
           ...x.params(),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -231,6 +250,43 @@ export class StatusStore {
       const old = fromItem<StatusItem>(err.Item);
       this.#logger?.debug({ messageId: id, owner, status: old?.status }, 'failure not recorded: message already past SUBMITTING');
       return { outcome: 'unchanged', status: old?.status ?? MessageStatus.SUBMITTED };
+    }
+  }
+
+  /**
+   * Records a job to an opted-out number REJECTED with reason `opted out` (final, no part sent;
+   * docs/architecture.md §7.5). One UpdateItem, on condition of `mayRejectOptedOut`: this owner
+   * holds the claim, the message is below SUBMITTED and holds no part, so a job some of whose parts
+   * were accepted (by this task or a crashed one) is never rejected.
+   */
+  async recordOptedOut(id: string, owner: string): Promise<RecordOptedOutOutcome> {
+    const now = this.#clock();
+    const change = optedOutChange(this.#at(now));
+    const x = new Expr();
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: key(id),
+          UpdateExpression:
+            `SET ${x.n('status')} = ${x.v(change.status)}, ${x.n('statusRank')} = ${x.v(change.statusRank)}, ` +
+            `${x.n('reason')} = ${x.v(change.reason)}, ${x.n('doneAt')} = ${x.v(change.doneAt)}, ${x.n('updatedAt')} = ${x.v(change.updatedAt)}, ` +
+            `${x.n('history')} = list_append(${x.n('history')}, ${x.v([change.historyEntry])}), ` +
+            `${x.n('version')} = ${x.n('version')} + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(change.expiresAt)} ` +
+            `REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}`,
+          ConditionExpression:
+            `${x.n('claimOwner')} = ${x.v(owner)} AND ${x.n('statusRank')} < ${x.v(FAILABLE_BELOW_RANK)} AND ` +
+            `(attribute_not_exists(${x.n('parts')}) OR size(${x.n('parts')}) = ${x.v(0)})`,
+          ...x.params(),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'rejected' };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`recordOptedOut of ${id} failed`, { cause: err });
+      const old = fromItem<StatusItem>(err.Item);
+      this.#logger?.debug({ messageId: id, owner, status: old?.status }, 'opt-out not recorded: claim lost or a part already accepted');
+      return { outcome: 'unchanged', status: old?.status ?? MessageStatus.SUBMITTING };
     }
   }
 
