@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MessageStatus } from '../service/src/domain.js';
 import { SERVICE_DEFAULTS } from '../service/src/config.js';
+import { MESSAGE_INDEXES, type MessageIndexName } from '../service/src/aws/table.js';
 import { ConfigError } from '../service/src/errors.js';
 
 /**
@@ -133,6 +134,14 @@ const stackSchema = z
     bulkMinShare: z.number({ error: 'must be a number' }).min(0).max(0.9).default(SERVICE_DEFAULTS.BULK_MIN_SHARE),
     /** Hours a submitted message waits for a final receipt before it becomes UNKNOWN (README, A final status for every message). @default 72 */
     finalStatusTimeoutHours: int(1, 720).default(SERVICE_DEFAULTS.FINAL_STATUS_TIMEOUT_HOURS),
+    /**
+     * The table's secondary indexes (README, Indexes). CloudFormation adds one index per table update,
+     * so a stack deployed before they existed is upgraded one index per deploy. @default all three
+     */
+    indexes: z
+      .array(z.enum(Object.keys(MESSAGE_INDEXES) as [MessageIndexName, ...MessageIndexName[]]))
+      .refine((l) => new Set(l).size === l.length, 'must not repeat an index')
+      .optional(),
     /** Task size. @default 512 CPU units / 1024 MiB */
     cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(512),
     memoryMiB: int(512, 30_720).default(1024),

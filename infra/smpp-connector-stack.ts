@@ -87,6 +87,7 @@ export class SmppConnectorStack extends Stack {
       messageTtlDays: c.messageTtlDays,
       finalStatusTimeoutHours: c.finalStatusTimeoutHours,
       bulkMinShare: c.bulkMinShare,
+      ...(c.indexes && { indexes: c.indexes }),
       cpu: c.cpu,
       memoryLimitMiB: c.memoryMiB,
       ...(c.optOut && { optOut: c.optOut.enabled, optOutKeywords: c.optOut.stopKeywords, optInKeywords: c.optOut.startKeywords, optOutScope: c.optOut.scope }),
@@ -99,7 +100,12 @@ export class SmppConnectorStack extends Stack {
       logRetention,
       archiveRetention: Duration.days(c.eventArchiveDays),
     });
-    this.finalStatusSweep = new FinalStatusSweep(this, 'FinalStatusSweep', { table: this.connector.table, messageTtlDays: c.messageTtlDays, logRetention });
+    this.finalStatusSweep = new FinalStatusSweep(this, 'FinalStatusSweep', {
+      table: this.connector.table,
+      messageTtlDays: c.messageTtlDays,
+      logRetention,
+      enabled: c.indexes === undefined || c.indexes.includes('openByDeadline'),
+    });
     this.consumers = new EventConsumers(this, 'Consumers', {
       eventBus: this.publisher.eventBus,
       consumers: c.consumers.map((k) => ({ ...k, maxEventAge: Duration.seconds(k.maxEventAgeSeconds) })),

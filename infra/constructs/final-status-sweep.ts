@@ -25,6 +25,8 @@ export interface FinalStatusSweepProps {
   readonly schedule?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** False while the table has no `openByDeadline` index yet (an upgrade adding indexes one per deploy). @default true */
+  readonly enabled?: boolean;
 }
 
 /**
@@ -87,6 +89,7 @@ export class FinalStatusSweep extends Construct {
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs the final-status sweep',
       schedule: events.Schedule.rate(every),
+      enabled: props.enabled ?? true,
     });
     // A missed run is not worth a late one: the next comes within `every`, and two at once are safe anyway.
     this.rule.addTarget(new targets.LambdaFunction(this.function, { maxEventAge: every, retryAttempts: 2 }));

@@ -35,6 +35,8 @@ const variant = stackConfig({
   ],
   eventArchiveDays: 7,
   optOut: { enabled: true, stopKeywords: ['STOP', 'ARRET'], scope: 'all' },
+  // An upgrade from a stack without indexes: one index per deploy.
+  indexes: ['byRecipient'],
 });
 
 const app = appWith([...configuredStacks, variant]);
@@ -362,6 +364,14 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
+  });
+
+  it('creates only the indexes the config lists (one per deploy when upgrading), and keeps the sweep off until openByDeadline exists', () => {
+    const t = template('SmppConnector-imported');
+    const [[, table]] = resources(t, 'AWS::DynamoDB::Table') as [[string, { Properties: Record<string, unknown> }]];
+    expect((table.Properties['GlobalSecondaryIndexes'] as { IndexName: string }[]).map((ix) => ix.IndexName)).toEqual(['byRecipient']);
+    t.hasResourceProperties('AWS::Events::Rule', { Description: 'Runs the final-status sweep', State: 'DISABLED' });
+    template(name).hasResourceProperties('AWS::Events::Rule', { Description: 'Runs the final-status sweep', State: 'ENABLED' });
   });
 
   it('indexes messages by recipient, MOs by originator and open messages by deadline: sparse, keys only, as the local table', () => {
