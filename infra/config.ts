@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageStatus } from '../service/src/domain.js';
+import { isFinal, MessageStatus } from '../service/src/domain.js';
 import { SERVICE_DEFAULTS } from '../service/src/config.js';
 import { MESSAGE_INDEXES, type MessageIndexName } from '../service/src/aws/table.js';
 import { ConfigError } from '../service/src/errors.js';
@@ -142,6 +142,12 @@ const stackSchema = z
       .array(z.enum(Object.keys(MESSAGE_INDEXES) as [MessageIndexName, ...MessageIndexName[]]))
       .refine((l) => new Set(l).size === l.length, 'must not repeat an index')
       .optional(),
+    /**
+     * Which status changes the stream publisher puts on the bus as SmsStatusChanged (README, Cost):
+     * a list of statuses, or 'consumers' for just those the configured consumers subscribe to.
+     * Each published change is one EventBridge event and part of a Lambda invocation. @default every status
+     */
+    publishStatuses: z.union([z.literal('consumers'), z.array(z.enum(MessageStatus)).min(1, 'must list at least one status')]).optional(),
     /** Task size. @default 512 CPU units / 1024 MiB */
     cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(512),
     memoryMiB: int(512, 30_720).default(1024),
@@ -305,6 +311,11 @@ function stackProblems(s: StackConfig, where: string): string[] {
     if (s.account !== PLACEHOLDER_ACCOUNT && account !== s.account) {
       say(`${at}: lambdaArn is in account ${account}, but the stack is in ${s.account} (EventBridge invokes functions of its own account only)`);
     }
+    const published = s.publishStatuses;
+    if (Array.isArray(published) && c.detailTypes.includes('SmsStatusChanged')) {
+      const missing = (c.statuses ?? Object.values(MessageStatus)).filter((st) => !published.includes(st));
+      if (missing.length > 0) say(`${at}: subscribes to ${missing.join(', ')}, which publishStatuses does not publish`);
+    }
     if (c.statuses !== undefined && c.detailTypes.some((t) => t !== 'SmsStatusChanged')) {
       const others = c.detailTypes.filter((t) => t !== 'SmsStatusChanged').join(', ');
       say(`${at}: statuses filter SmsStatusChanged events, which ${others} events would never match; give ${others} a consumer of its own`);
@@ -371,3 +382,19 @@ export function applyTaskOverride(raw: unknown, override: unknown): unknown {
 export function stopTimeoutSeconds(shutdownGraceMs: number): number {
   return Math.min(MAX_STOP_TIMEOUT_SECONDS, Math.ceil(shutdownGraceMs / 1000) + STOP_TIMEOUT_MARGIN_SECONDS);
 }
+
+/**
+ * The statuses the stream publisher publishes, from `publishStatuses`: undefined for every status
+ * ('consumers' with a consumer of every status counts as that); with no consumer of SmsStatusChanged
+ * at all, only the final ones, so the bus and its archive still see how every message ended.
+ */
+export function publishedStatuses(s: Pick<StackConfig, 'publishStatuses' | 'consumers'>): MessageStatus[] | undefined {
+  if (s.publishStatuses === undefined) return undefined;
+  if (s.publishStatuses !== 'consumers') return [...s.publishStatuses];
+  const wanting = s.consumers.filter((c) => c.detailTypes.includes('SmsStatusChanged'));
+  if (wanting.some((c) => c.statuses === undefined)) return undefined;
+  const all = new Set<MessageStatus>(wanting.flatMap((c) => c.statuses ?? []));
+  if (all.size === 0) for (const st of Object.values(MessageStatus)) if (isFinal(st)) all.add(st);
+  return Object.values(MessageStatus).filter((st) => all.has(st));
+}
+

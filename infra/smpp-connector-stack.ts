@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../service/src/errors.js';
-import { PLACEHOLDER_ACCOUNT, type StackConfig } from './config.js';
+import { PLACEHOLDER_ACCOUNT, publishedStatuses, type StackConfig } from './config.js';
 import { EgressIpLookup } from './constructs/egress-ip-lookup.js';
 import { EgressNetwork } from './constructs/egress-network.js';
 import { EventConsumers } from './constructs/event-consumers.js';
@@ -99,6 +99,7 @@ export class SmppConnectorStack extends Stack {
       table: this.connector.table,
       logRetention,
       archiveRetention: Duration.days(c.eventArchiveDays),
+      ...(publishedStatuses(c) !== undefined && { statuses: publishedStatuses(c) }),
     });
     this.finalStatusSweep = new FinalStatusSweep(this, 'FinalStatusSweep', {
       table: this.connector.table,

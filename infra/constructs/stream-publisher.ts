@@ -31,6 +31,11 @@ export interface StreamPublisherProps {
    * `Duration.days(0)` keeps them indefinitely. @default Duration.days(30)
    */
   readonly archiveRetention?: Duration;
+  /**
+   * Statuses whose changes are published as `SmsStatusChanged`; the stream filter drops the others
+   * before the function runs, so they cost neither an invocation nor an event. @default every status
+   */
+  readonly statuses?: readonly string[];
 }
 
 /**
@@ -122,7 +127,15 @@ export class StreamPublisher extends Construct {
       onFailure: new SqsDlq(this.failureQueue),
       // Only message status items, suppression entries (rare) and new MO items reach the function; correlation items never do.
       filters: [
-        lambda.FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: lambda.FilterRule.or('MESSAGE', 'OPTOUT') } } } }),
+        lambda.FilterCriteria.filter({
+          dynamodb: {
+            NewImage: {
+              kind: { S: lambda.FilterRule.isEqual('MESSAGE') },
+              ...(props.statuses !== undefined && { status: { S: lambda.FilterRule.or(...props.statuses) } }),
+            },
+          },
+        }),
+        lambda.FilterCriteria.filter({ dynamodb: { NewImage: { kind: { S: lambda.FilterRule.isEqual('OPTOUT') } } } }),
         lambda.FilterCriteria.filter({
           eventName: lambda.FilterRule.isEqual('INSERT'),
           dynamodb: { NewImage: { kind: { S: lambda.FilterRule.isEqual('MO') } } },

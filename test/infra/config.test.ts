@@ -5,6 +5,7 @@ import {
   deploymentLimits,
   ipStackNameOf,
   parseConnectorConfig,
+  publishedStatuses,
   resolveAccount,
   stopTimeoutSeconds,
   type StackConfigInput,
@@ -287,3 +288,28 @@ describe('opt-out (README, Opt-out)', () => {
     expect(s?.consumers[0]?.detailTypes).toEqual(['OptedOut', 'OptedIn']);
   });
 });
+
+describe('publishStatuses (which status changes reach the bus)', () => {
+  const arn = 'arn:aws:lambda:ap-southeast-1:123456789012:function:billing';
+  const parse = (o: Partial<StackConfigInput>) => parseConnectorConfig({ stacks: [stackConfig(o)] }).stacks[0]!;
+
+  it('publishes every status by default, a given list, or the union of what the consumers subscribe to', () => {
+    expect(publishedStatuses(parse({}))).toBeUndefined();
+    expect(publishedStatuses(parse({ publishStatuses: ['DELIVERED', 'FAILED'] }))).toEqual(['DELIVERED', 'FAILED']);
+    const consumers = [
+      { name: 'a', lambdaArn: arn, detailTypes: ['SmsStatusChanged' as const], statuses: ['UNDELIVERED' as const] },
+      { name: 'b', lambdaArn: `${arn}:live`, detailTypes: ['SmsStatusChanged' as const], statuses: ['DELIVERED' as const, 'UNDELIVERED' as const] },
+    ];
+    expect(publishedStatuses(parse({ publishStatuses: 'consumers', consumers }))).toEqual(['DELIVERED', 'UNDELIVERED']);
+    // A consumer of every status, or no status consumer at all (the final statuses still reach the bus and its archive).
+    expect(publishedStatuses(parse({ publishStatuses: 'consumers', consumers: [{ name: 'c', lambdaArn: arn }] }))).toBeUndefined();
+    expect(publishedStatuses(parse({ publishStatuses: 'consumers' }))).toEqual(['DELIVERED', 'UNDELIVERED', 'EXPIRED', 'REJECTED', 'DELETED', 'UNKNOWN', 'FAILED', 'INVALID']);
+  });
+
+  it('refuses a consumer that subscribes to a status the stack would not publish', () => {
+    expect(
+      problemsOf([stackConfig({ publishStatuses: ['DELIVERED'], consumers: [{ name: 'a', lambdaArn: arn, detailTypes: ['SmsStatusChanged'], statuses: ['DELIVERED', 'EXPIRED'] }] })]),
+    ).toEqual(['smppConnector.stacks[0] (SmppConnector-ap): consumers[0] (a): subscribes to EXPIRED, which publishStatuses does not publish']);
+  });
+});
+

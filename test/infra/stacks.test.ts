@@ -37,6 +37,7 @@ const variant = stackConfig({
   optOut: { enabled: true, stopKeywords: ['STOP', 'ARRET'], scope: 'all' },
   // An upgrade from a stack without indexes: one index per deploy.
   indexes: ['byRecipient'],
+  publishStatuses: 'consumers',
 });
 
 const app = appWith([...configuredStacks, variant]);
@@ -545,9 +546,16 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     const esm = only(template(name), 'AWS::Lambda::EventSourceMapping', 'DynamoDBEventSource');
     const patterns = (esm.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
     expect(patterns).toEqual([
-      { dynamodb: { NewImage: { kind: { S: ['MESSAGE', 'OPTOUT'] } } } },
+      { dynamodb: { NewImage: { kind: { S: ['MESSAGE'] } } } },
+      { dynamodb: { NewImage: { kind: { S: ['OPTOUT'] } } } },
       { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['MO'] } } } },
     ]);
+  });
+
+  it('with publishStatuses "consumers", lets only the statuses the consumers subscribe to reach the publisher', () => {
+    const esm = only(template('SmppConnector-imported'), 'AWS::Lambda::EventSourceMapping', 'DynamoDBEventSource');
+    const patterns = (esm.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) => JSON.parse(f.Pattern) as unknown);
+    expect(patterns[0]).toEqual({ dynamodb: { NewImage: { kind: { S: ['MESSAGE'] }, status: { S: ['DELIVERED', 'UNDELIVERED'] } } } });
   });
 
   it('alarms on the DLQ, queue age, missing binds, tasks, throttling, failures and the publisher, to an encrypted topic', () => {
