@@ -2,7 +2,9 @@
 import { planText } from '../../service/src/smpp/segment.js';
 import type { SmsInput } from '../../service/src/tools/client.js';
 
-export type JobMix = 'mixed' | 'single-part';
+/** The cost scenario's runs: every job of one kind, with or without a receipt. */
+export type JobKind = 'gsm7' | 'gsm7-3part' | 'ucs2';
+export type JobMix = 'mixed' | 'single-part' | JobKind | `${JobKind}-no-receipt`;
 
 export type BenchJob = SmsInput & { id: string; to: string; text: string };
 
@@ -16,10 +18,15 @@ const GSM7_LONG = `${'Your parcel 7731-AX is out for delivery today between 14:0
  * has its own destination, never ending in 0000 (the simulator answers those UNDELIV).
  */
 export function benchJob(prefix: string, n: number, mix: JobMix): BenchJob {
+  const fixed = ONE_KIND[mix.replace(/-no-receipt$/, '')];
   const kind = mix === 'single-part' ? 0 : n % 10;
-  const text = kind === 9 ? GSM7_LONG : kind >= 7 ? UCS2_SHORT : GSM7_SHORT;
-  return { id: `${prefix}-${n}`, to: `+659${String(n).padStart(7, '0')}1`, from: '8x8', text };
+  const text = fixed ?? (kind === 9 ? GSM7_LONG : kind >= 7 ? UCS2_SHORT : GSM7_SHORT);
+  const job: BenchJob = { id: `${prefix}-${n}`, to: `+659${String(n).padStart(7, '0')}1`, from: '8x8', text };
+  if (mix.endsWith('-no-receipt')) job.receipt = false;
+  return job;
 }
+
+const ONE_KIND: Partial<Record<string, string>> = { gsm7: GSM7_SHORT, 'gsm7-3part': GSM7_LONG, ucs2: UCS2_SHORT };
 
 export function benchJobs(prefix: string, count: number, mix: JobMix): BenchJob[] {
   return Array.from({ length: count }, (_, n) => benchJob(prefix, n, mix));

@@ -46,6 +46,15 @@ export interface BenchProfile {
     dropEveryMs: number;
     sampleEveryMs: number;
   };
+  cost: {
+    /** Jobs of each single-part run (GSM-7, UCS-2; with and without receipts): units per message hardly vary, so a few hundred do. */
+    jobs: number;
+    /** Jobs of each 3-part run. */
+    multipartJobs: number;
+    /** Unmeasured single-part jobs' worth of parts at the start of every run (same kind, same tasks and table), warming them and DynamoDB Local. */
+    warmupJobs: number;
+    runCapMs: number;
+  };
 }
 
 export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
@@ -55,6 +64,7 @@ export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
     engine: { windows: [10, 100], binds: [1, 2], submits: 10_000, warmup: 2_000, repeats: 1 },
     e2e: { jobs: 1_000, limitedJobs: 1_000, overloadJobs: 0, overloadCapMs: 0, floorJobs: 1_000, runCapMs: 120_000, singlePartJobs: 200, warmupMs: 10_000, warmupJobs: 300 },
     soak: { durationMs: 60_000, ratePerSecond: 100, dropEveryMs: 20_000, sampleEveryMs: 5_000 },
+    cost: { jobs: 300, multipartJobs: 150, warmupJobs: 100, runCapMs: 90_000 },
   },
   full: {
     name: 'full',
@@ -62,5 +72,6 @@ export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
     engine: { windows: [1, 10, 100], binds: [1, 2, 3, 4], submits: 30_000, warmup: 5_000, repeats: 2 },
     e2e: { jobs: 20_000, limitedJobs: 6_000, overloadJobs: 5_000, overloadCapMs: 90_000, floorJobs: 5_000, runCapMs: 300_000, singlePartJobs: 1_000, warmupMs: 30_000, warmupJobs: 1_000 },
     soak: { durationMs: 600_000, ratePerSecond: 100, dropEveryMs: 60_000, sampleEveryMs: 10_000 },
+    cost: { jobs: 1_500, multipartJobs: 600, warmupJobs: 300, runCapMs: 240_000 },
   },
 };

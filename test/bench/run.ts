@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only rate,engine,e2e,soak]`: the four scenarios of issue 5,
+ * `npm run bench [-- --quick] [-- --only rate,engine,e2e,soak,cost,priority]`: the four scenarios of issue 5,
+ * the cost per message of issue 14 (cost.ts) and the urgent lane's latency of issue 13 (priority.ts),
  * measured side by side in one run. Prints markdown tables; writes every figure to
  * bench-results/bench-<date>.json and the rate-over-time chart to bench-results/rate.svg.
  *
@@ -13,8 +14,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { runCost, type CostResult } from './cost.js';
+import { costMarkdown } from './cost-report.js';
 import { runE2e, type E2eResult } from './e2e.js';
 import { runEngine, type EngineMeasure, type EngineRow } from './engine.js';
+import { priorityMarkdown, runPriority, type PriorityResult } from './priority.js';
+import { runTool, toolMarkdown, type ToolResult } from './tool.js';
 import { PROFILES, type BenchProfile } from './profile.js';
 import { runRate, type RateRun } from './rate.js';
 import { e2eMarkdown, engineMarkdown, headerMarkdown, rateMarkdown, soakMarkdown, targetsMarkdown, type BenchHeader } from './report.js';
@@ -23,7 +28,7 @@ import { round } from './stats.js';
 import { rateChart } from './svg.js';
 import { checkTargets } from './targets.js';
 
-const SCENARIOS = ['rate', 'engine', 'e2e', 'soak'] as const;
+const SCENARIOS = ['rate', 'engine', 'e2e', 'soak', 'cost', 'priority', 'tool'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
@@ -40,7 +45,7 @@ function parseArgs(argv: string[]): { profile: BenchProfile; only: Set<Scenario>
         only.add(name as Scenario);
       }
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak,cost,priority,tool]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -76,6 +81,9 @@ interface BenchResults {
   engine?: { rows: EngineRow[]; all: EngineMeasure[] };
   e2e?: E2eResult;
   soak?: SoakResult;
+  cost?: CostResult;
+  priority?: PriorityResult;
+  tool?: ToolResult;
   targets: ReturnType<typeof checkTargets>;
 }
 
@@ -89,10 +97,16 @@ async function main(): Promise<void> {
   // Timing- and CPU-sensitive scenarios first, with the machine to themselves (see above).
   if (only.has('rate')) results.rate = await runRate(profile.rate, log);
   if (only.has('engine')) results.engine = await runEngine(profile.engine, log);
+  // The operator tool beside the bare loop (issue 14, item 4): a throughput ratio, so alone too.
+  if (only.has('tool')) results.tool = await runTool(profile.name, log);
   const soak = only.has('soak') ? runSoak(profile.soak, log) : undefined;
   // Keep a failure of the background soak from surfacing as an unhandled rejection before we await it.
   soak?.catch(() => undefined);
   if (only.has('e2e')) results.e2e = await runE2e(profile.e2e, log);
+  // Counts, not timings: beside the soak's light load, as end to end.
+  if (only.has('cost')) results.cost = await runCost(profile.cost, log);
+  // Latencies of seconds against tens of seconds, paced by the bind: the soak's light load does not move them.
+  if (only.has('priority')) results.priority = await runPriority(profile.name, log);
   if (soak) {
     log('waiting for the soak to finish');
     results.soak = await soak;
@@ -108,8 +122,11 @@ async function main(): Promise<void> {
   const sections = [headerMarkdown(head)];
   if (results.rate) sections.push(rateMarkdown(results.rate));
   if (results.engine) sections.push(engineMarkdown(results.engine.rows));
+  if (results.tool) sections.push(toolMarkdown(results.tool));
   if (results.e2e) sections.push(e2eMarkdown(results.e2e));
   if (results.soak) sections.push(soakMarkdown(results.soak));
+  if (results.cost) sections.push(costMarkdown(results.cost));
+  if (results.priority) sections.push(priorityMarkdown(results.priority));
   sections.push(targetsMarkdown(results.targets), `Total: ${results.durationS} s.`);
   process.stdout.write(`${sections.join('\n\n')}\n`);
 

@@ -18,6 +18,10 @@ export interface SimSettings {
   seed: number;
   /** Keep the arrival time of every accepted submit (for rate-over-time). */
   recordAcceptances: boolean;
+  /** Also listen with TLS (a self-signed certificate; `start` returns its port and CA). */
+  tls?: boolean;
+  /** How long a deliver_sm may stay unanswered before it is sent again (the simulator's default: 5 s). */
+  deliverTimeoutMs?: number;
 }
 
 /** Counters as the bench reads them. */
@@ -57,7 +61,7 @@ function current(): SmscSimulator {
 }
 
 serve({
-  async start(s: SimSettings): Promise<{ port: number }> {
+  async start(s: SimSettings): Promise<{ port: number; tlsPort?: number; caPem?: string }> {
     if (sim) await sim.stop();
     acceptances = [];
     loopDelay.reset();
@@ -66,11 +70,13 @@ serve({
       responseDelayMs: s.responseDelayMs,
       receiptDelayMs: s.receiptDelayMs,
       seed: s.seed,
+      tls: s.tls === true ? {} : false,
+      ...(s.deliverTimeoutMs !== undefined && { deliverTimeoutMs: s.deliverTimeoutMs }),
     });
     // Wall-clock milliseconds with sub-ms precision: comparable with the bench's own clock.
     if (s.recordAcceptances) sim.on('submit', () => acceptances.push(performance.timeOrigin + performance.now()));
-    const { port } = await sim.start();
-    return { port };
+    const { port, tlsPort } = await sim.start();
+    return { port, ...(tlsPort !== undefined && { tlsPort, caPem: sim.caPem ?? '' }) };
   },
   counters(): SimCounters {
     const stats = current().stats;

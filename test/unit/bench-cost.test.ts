@@ -1,0 +1,242 @@
+/**
+ * The cost bench's arithmetic (test/bench/ddb-units.ts, cost-bill.ts, cost-link.ts, cost-price.ts):
+ * DynamoDB's size and billing rules on hand-computed items, the matching of calls to stream
+ * records, the TLS record counter, the dollars, and that the priced deployment is the one infra/
+ * deploys by default.
+ */
+import { describe, expect, it } from 'vitest';
+import { SMPP_CONNECTOR_DEFAULTS } from '../../infra/constructs/smpp-connector.js';
+import { SERVICE_DEFAULTS } from '../../service/src/config.js';
+import { billCalls, type DdbCall, type StreamRec } from '../bench/cost-bill.js';
+import { TlsRecordCounter } from '../bench/cost-link.js';
+import { lambdaBatch, priceMessage, type UnitsPerMessage } from '../bench/cost-price.js';
+import {
+  billWrite,
+  callReadUnits,
+  indexWriteUnits,
+  itemSize,
+  numberSize,
+  putEventsEntrySize,
+  reportedUnits,
+  statementId,
+  writeTargets,
+  type Image,
+  type IndexDef,
+  type WriteOutcome,
+} from '../bench/ddb-units.js';
+import { DEPLOYMENT } from '../bench/prices.js';
+
+const S = (s: string) => ({ S: s });
+const N = (n: string) => ({ N: n });
+const BY_RECIPIENT: IndexDef = { name: 'byRecipient', keys: ['to', 'createdAt'], projection: 'KEYS_ONLY', include: [] };
+const OPEN: IndexDef = { name: 'openByDeadline', keys: ['openShard', 'finalBy'], projection: 'KEYS_ONLY', include: [] };
+/** An item of exactly `bytes` bytes: `id` (2 + 1) and a string attribute `x` (1 + the rest). */
+const sized = (bytes: number, extra: Image = {}): Image => ({ id: S('a'), x: S('y'.repeat(bytes - 4 - itemSize(extra))), ...extra });
+
+describe('item size (DynamoDB rules)', () => {
+  it('sums names and values: strings as UTF-8, numbers by significant digits, lists and maps with their overheads', () => {
+    // 'id'+'abc' = 5; 'n'+123 (3 digits: 2 + 1) = 4; 'l' + 3 + (1+1) + (1+2) = 9; 'm' + 3 + (1 + 'k' + 1) = 7; 'é' (2) + 'é' (2) = 4
+    const item: Image = { id: S('abc'), n: N('123'), l: { L: [S('a'), N('1')] }, m: { M: { k: { BOOL: true } } }, é: S('é') };
+    expect(itemSize(item)).toBe(5 + 4 + 9 + 7 + 4);
+  });
+
+  it('counts a number by its significant digits, leading and trailing zeros trimmed', () => {
+    expect(numberSize('0.0012300')).toBe(3); // 123
+    expect(numberSize('-1000')).toBe(2); // 1
+    expect(numberSize('12345678901234567890')).toBe(11); // 19 digits
+    expect(numberSize('0')).toBe(2);
+  });
+
+  it('has no size for a missing item, and builds the test items it claims to', () => {
+    expect(itemSize(undefined)).toBe(0);
+    expect(itemSize(sized(1024))).toBe(1024);
+  });
+});
+
+describe('write units', () => {
+  it('bills the larger of the item before and after, per started KB, twice in a transaction', () => {
+    expect(billWrite(undefined, sized(1024), [], false).table).toBe(1);
+    expect(billWrite(undefined, sized(1025), [], false).table).toBe(2);
+    expect(billWrite(sized(2100), sized(300), [], false).table).toBe(3);
+    expect(billWrite(sized(300), sized(1500), [], true).table).toBe(4);
+    expect(billWrite(sized(300), undefined, [], false).table).toBe(1);
+  });
+
+  it('bills an index when its entry is added, removed or re-keyed, not when only other attributes change', () => {
+    const keys = { to: S('+6591234567'), createdAt: S('2030-01-01T00:00:00.000Z') };
+    expect(indexWriteUnits(undefined, { id: S('a'), ...keys }, BY_RECIPIENT)).toBe(1);
+    expect(indexWriteUnits({ id: S('a'), ...keys }, { id: S('a'), ...keys, status: S('DELIVERED') }, BY_RECIPIENT)).toBe(0);
+    expect(indexWriteUnits({ id: S('a'), ...keys }, { id: S('a'), ...keys, to: S('+6500000000') }, BY_RECIPIENT)).toBe(2);
+    expect(indexWriteUnits({ id: S('a'), openShard: S('OPEN#1'), finalBy: N('1') }, { id: S('a') }, OPEN)).toBe(1);
+    expect(indexWriteUnits({ id: S('a'), openShard: S('OPEN#1') }, { id: S('a'), openShard: S('OPEN#2') }, OPEN)).toBe(0); // sparse: no sort key, no entry
+    const include: IndexDef = { ...BY_RECIPIENT, projection: 'INCLUDE', include: ['status'] };
+    expect(indexWriteUnits({ id: S('a'), ...keys, status: S('SUBMITTED') }, { id: S('a'), ...keys, status: S('DELIVERED') }, include)).toBe(1);
+  });
+
+  it('doubles index writes in a transaction, and names each index', () => {
+    const bill = billWrite({ id: S('a') }, { id: S('a'), openShard: S('OPEN#3'), finalBy: N('1796253754') }, [BY_RECIPIENT, OPEN], true);
+    expect(bill).toEqual({ table: 2, indexes: { openByDeadline: 2 } });
+  });
+});
+
+describe('the items a call writes', () => {
+  it('reads ids from PartiQL INSERTs and WHEREs, with their parameters in order', () => {
+    expect(statementId(`INSERT INTO "t" VALUE {'kind': ?, 'id': ?}`, [S('MESSAGE'), S('job-1')])).toBe('job-1');
+    expect(statementId(`INSERT INTO "t" VALUE {'id': 'job-2'}`)).toBe('job-2');
+    expect(statementId(`UPDATE "t" SET a = ? WHERE "id" = ?`, [N('1'), S('job-3')])).toBe('job-3');
+    expect(statementId('SELECT * FROM "t"')).toBeUndefined();
+  });
+
+  it('marks each statement of a PartiQL batch by its own answer, and each item of a transaction as transactional', () => {
+    const input = {
+      Statements: [
+        { Statement: `INSERT INTO "t" VALUE {'id': ?}`, Parameters: [S('a')] },
+        { Statement: `INSERT INTO "t" VALUE {'id': ?}`, Parameters: [S('b')] },
+      ],
+    };
+    const answers = { Responses: [{}, { Error: { Code: 'DuplicateItem' } }, { Error: { Code: 'ThrottlingError' } }] };
+    input.Statements.push({ Statement: `INSERT INTO "t" VALUE {'id': ?}`, Parameters: [S('c')] });
+    expect(writeTargets('BatchExecuteStatement', input, answers)).toEqual([
+      { id: 'a', op: 'insert', transactional: false, outcome: 'applied' },
+      { id: 'b', op: 'insert', transactional: false, outcome: 'refused' },
+      { id: 'c', op: 'insert', transactional: false, outcome: 'failed' },
+    ]);
+    const tx = { TransactItems: [{ Update: { Key: { id: S('SMSCID#x:1') } } }, { Put: { Item: { id: S('job-1') } } }, { ConditionCheck: { Key: { id: S('c') } } }] };
+    expect(writeTargets('TransactWriteItems', tx, undefined, 'TransactionCanceledException').map((t) => [t.id, t.op, t.transactional, t.outcome])).toEqual([
+      ['SMSCID#x:1', 'update', true, 'refused'],
+      ['job-1', 'put', true, 'refused'],
+      ['c', 'check', true, 'refused'],
+    ]);
+    expect(writeTargets('PutItem', { Item: { id: S('a') } }, undefined, 'TimeoutError')).toEqual([{ id: 'a', op: 'put', transactional: false, outcome: 'unknown' }]);
+    expect(writeTargets('GetItem', { Key: { id: S('a') } }, {})).toEqual([]);
+  });
+
+  it('bills reads from what came back: per started 4 KB, half when eventually consistent, 1 for a miss', () => {
+    expect(callReadUnits('GetItem', { ConsistentRead: true }, { Item: sized(4097) })).toBe(2);
+    expect(callReadUnits('GetItem', {}, { Item: sized(100) })).toBe(0.5);
+    expect(callReadUnits('GetItem', { ConsistentRead: true }, {})).toBe(1);
+    expect(callReadUnits('Query', {}, { Items: [sized(3000), sized(3000)], ScannedCount: 2 })).toBe(1);
+    expect(callReadUnits('BatchGetItem', { RequestItems: { t: { Keys: [{}, {}, {}] } } }, { Responses: { t: [sized(100)] }, UnprocessedKeys: { t: { Keys: [{}] } } })).toBe(1);
+    expect(callReadUnits('PutItem', {}, {})).toBe(0);
+  });
+
+  it('sums DynamoDB Local\'s ConsumedCapacity, one object or a list', () => {
+    expect(reportedUnits({ CapacityUnits: 3, Table: { CapacityUnits: 1 }, GlobalSecondaryIndexes: { a: { CapacityUnits: 2 } } })).toEqual({ table: 1, indexes: 2 });
+    expect(reportedUnits([{ CapacityUnits: 4 }, { Table: { CapacityUnits: 2 } }])).toEqual({ table: 6, indexes: 0 });
+    expect(reportedUnits(undefined)).toBeUndefined();
+  });
+});
+
+describe('billing calls against the stream', () => {
+  const call = (t: number, command: string, targets: DdbCall['targets'], ok = true): DdbCall => ({ t, command, ok, targets, readUnits: 0 });
+  const rec = (id: string, oldImage: Image | undefined, newImage: Image | undefined): StreamRec => ({
+    id,
+    eventName: oldImage ? 'MODIFY' : 'INSERT',
+    ...(oldImage && { oldImage }),
+    ...(newImage && { newImage }),
+  });
+
+  it('pairs each applied write with its item\'s next record, bills only the window, and bills a refused write for the item as it stood', () => {
+    const w = (id: string, transactional = false, outcome: WriteOutcome = 'applied') => [{ id, op: 'put' as const, transactional, outcome }];
+    const calls = [
+      call(30, 'PutItem', w('a'), true), // in the window: 1.5 KB → 2.5 KB = 3
+      call(10, 'PutItem', w('a')), // before the window: consumes the first record
+      call(40, 'TransactWriteItems', w('a', true)), // 2.5 KB → 2.5 KB, transactional = 6
+      call(50, 'PutItem', w('a', false, 'refused'), false), // refused: the 2.5 KB item = 3
+      call(55, 'PutItem', w('a', false, 'failed'), false), // throttled: nothing
+    ];
+    const records = [rec('a', undefined, sized(1500)), rec('a', sized(1500), sized(2500)), rec('a', sized(2500), sized(2500))];
+    const bill = billCalls(calls, records, [], { from: 20, to: 60 });
+    expect(bill.calls).toBe(4);
+    expect(bill.tableWriteUnits).toBe(3 + 6 + 3);
+    expect(bill.refusedWrites).toBe(1);
+    expect(bill.byCommand['TransactWriteItems']?.tableWriteUnits).toBe(6);
+    expect([bill.unmatchedWrites, bill.unmatchedRecords]).toEqual([0, 0]);
+  });
+
+  it('counts writes with no record and records with no write', () => {
+    const bill = billCalls([call(1, 'PutItem', [{ id: 'a', op: 'put', transactional: false, outcome: 'applied' }])], [rec('b', undefined, sized(10))], [], { from: 0, to: 2 });
+    expect([bill.unmatchedWrites, bill.unmatchedRecords, bill.tableWriteUnits]).toEqual([1, 1, 1]);
+  });
+
+  it('lets a write that timed out take a record only when its item has one more than its applied writes', () => {
+    const put = (outcome: WriteOutcome) => [{ id: 'a', op: 'put' as const, transactional: false, outcome }];
+    const records = [rec('a', undefined, sized(100)), rec('a', sized(100), sized(1500)), rec('a', sized(1500), sized(3000))];
+    // Timed out but applied (the stream has a record for it), then a timeout that was not, then an applied write.
+    const applied = billCalls([call(1, 'PutItem', put('applied')), call(2, 'PutItem', put('unknown'), false), call(3, 'PutItem', put('applied'))], records, [], { from: 0, to: 9 });
+    expect([applied.unknownWrites, applied.unknownApplied, applied.tableWriteUnits, applied.unmatchedRecords]).toEqual([1, 1, 1 + 2 + 3, 0]);
+    const notApplied = billCalls([call(1, 'PutItem', put('applied')), call(2, 'PutItem', put('unknown'), false), call(3, 'PutItem', put('applied')), call(4, 'PutItem', put('applied'))], records, [], { from: 0, to: 9 });
+    expect([notApplied.unknownWrites, notApplied.unknownApplied, notApplied.tableWriteUnits, notApplied.unmatchedWrites]).toEqual([1, 0, 1 + 2 + 3, 0]);
+  });
+});
+
+describe('TLS record counter', () => {
+  it('counts records whose headers and bodies are split across chunks', () => {
+    const record = (len: number): Buffer => Buffer.concat([Buffer.from([0x17, 0x03, 0x03, len >> 8, len & 0xff]), Buffer.alloc(len)]);
+    const stream = Buffer.concat([record(10), record(300), record(0), record(2)]);
+    const counter = new TlsRecordCounter();
+    for (let i = 0; i < stream.length; i += 3) counter.push(stream.subarray(i, i + 3));
+    expect(counter.records).toBe(4);
+  });
+});
+
+describe('dollars', () => {
+  const zero: UnitsPerMessage = {
+    parts: 1,
+    tableWriteUnits: 0,
+    indexWriteUnits: 0,
+    readUnits: 0,
+    storageTableBytes: 0,
+    storageIndexBytes: 0,
+    sqsRequests: 0,
+    lambdaRecords: 0,
+    putEventsCallsPerRecord: 0,
+    events: 0,
+    eventBytes: 0,
+    smppBytes: 0,
+    smppTlsRecords: 0,
+    sqsBytes: 0,
+    logBytes: 0,
+    logLines: 0,
+  };
+
+  it('prices counted units per million messages, and spreads the hourly costs over the full rate', () => {
+    const p = priceMessage({ ...zero, tableWriteUnits: 4, indexWriteUnits: 2, readUnits: 1, sqsRequests: 1.5, events: 3 });
+    expect(p.usdPerMillion.dynamodbWrites).toBeCloseTo(2.5, 10);
+    expect(p.usdPerMillion.dynamodbIndexWrites).toBeCloseTo(1.25, 10);
+    expect(p.usdPerMillion.dynamodbReads).toBeCloseTo(0.125, 10);
+    expect(p.usdPerMillion.sqs).toBeCloseTo(0.6, 10);
+    expect(p.usdPerMillion.eventBridge).toBeCloseTo(3, 10);
+    // 2 tasks × (0.5 vCPU × 0.04048 + 1 GB × 0.004445) per hour, over 100 msg/s × 3600.
+    expect(p.messagesPerHour).toBe(360_000);
+    expect(p.usdPerMillion.fargate).toBeCloseTo((2 * (0.5 * 0.04048 + 0.004445) * 1e6) / 360_000, 10);
+    // 2 NAT gateways + 5 interface endpoints × 2 AZs + 2 IPv4 addresses.
+    expect(p.usdPerMillion.network).toBeCloseTo(((2 * 0.045 + 10 * 0.01 + 2 * 0.005) * 1e6) / 360_000, 10);
+    expect(p.total - p.variable).toBeCloseTo(p.usdPerMillion.fargate + p.usdPerMillion.network, 10);
+    // A 3-part message takes three times the bind capacity: three times the hourly share.
+    expect(priceMessage({ ...zero, parts: 3 }).usdPerMillion.fargate).toBeCloseTo(3 * p.usdPerMillion.fargate, 10);
+  });
+
+  it('batches the stream publisher by full batches or by the window per shard, whichever gives more invocations', () => {
+    expect(lambdaBatch(3, 1)).toEqual({ invocationsPerSecond: 4, recordsPerInvocation: 75 });
+    expect(lambdaBatch(9, 1)).toEqual({ invocationsPerSecond: 9, recordsPerInvocation: 100 });
+    expect(lambdaBatch(0, 1).invocationsPerSecond).toBe(0);
+  });
+
+  it('sizes a PutEvents entry as EventBridge bills it', () => {
+    expect(putEventsEntrySize({ Source: 'abc', DetailType: 'de', Detail: '{"a":1}', Time: new Date() })).toBe(14 + 3 + 2 + 7);
+  });
+
+  it('prices the deployment infra/ deploys by default', () => {
+    const d = SMPP_CONNECTOR_DEFAULTS;
+    expect({ tasks: d.tasks, tx: d.txBinds, rx: d.rxBinds, mps: d.mpsPerBind, vcpu: d.cpu / 1024, gb: d.memoryLimitMiB / 1024, ttl: SERVICE_DEFAULTS.MESSAGE_TTL_DAYS }).toEqual({
+      tasks: DEPLOYMENT.tasks,
+      tx: DEPLOYMENT.txBindsPerTask,
+      rx: DEPLOYMENT.rxBindsPerTask,
+      mps: DEPLOYMENT.mpsPerBind,
+      vcpu: DEPLOYMENT.taskVcpu,
+      gb: DEPLOYMENT.taskMemoryGb,
+      ttl: DEPLOYMENT.ttlDays,
+    });
+  });
+});
