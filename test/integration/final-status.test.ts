@@ -264,7 +264,9 @@ describe('a final status for every message (DynamoDB Local)', () => {
       client.middlewareStack.add(
         (next) => async (args) => {
           const out = await next(args);
-          if ((args.input as { IndexName?: string }).IndexName === OPEN_BY_DEADLINE) await store.recordReceipt(makeReceipt(smscMessageId, 'DELIVERED'), keys);
+          // Only after the query of this message's shard: the shards are read in parallel.
+          const found = (out.output as { Items?: { id?: { S?: string } }[] }).Items?.some((i) => i.id?.S === job.id) ?? false;
+          if ((args.input as { IndexName?: string }).IndexName === OPEN_BY_DEADLINE && found) await store.recordReceipt(makeReceipt(smscMessageId, 'DELIVERED'), keys);
           return out;
         },
         { step: 'initialize' },
