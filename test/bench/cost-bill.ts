@@ -78,7 +78,10 @@ export function billCalls(calls: readonly DdbCall[], records: readonly StreamRec
     const perIndex: Record<string, number> = {};
     for (const target of call.targets) {
       const existing = lastSize.get(target.id) ?? 0;
-      if (target.op === 'check' || target.outcome === 'refused') {
+      // Refused on a retry: the first attempt may have written it (its answer lost). Both are billed then.
+      const maybeEarlier = target.outcome === 'refused' && target.retried === true && target.op !== 'check';
+      if (maybeEarlier) table += billRefusedWrite(existing, target.transactional);
+      if (target.op === 'check' || (target.outcome === 'refused' && !maybeEarlier)) {
         // A condition check, or a write its condition (or its transaction) refused: nothing in the stream.
         table += billRefusedWrite(existing, target.transactional);
         if (target.op !== 'check' && counted) bill.refusedWrites += 1;
@@ -86,7 +89,7 @@ export function billCalls(calls: readonly DdbCall[], records: readonly StreamRec
       }
       if (target.outcome === 'failed') continue;
       const queue = queues.get(target.id);
-      if (target.outcome === 'unknown') {
+      if (target.outcome === 'unknown' || maybeEarlier) {
         if (counted) bill.unknownWrites += 1;
         if ((queue?.length ?? 0) <= (appliedLeft.get(target.id) ?? 0)) continue;
         if (counted) bill.unknownApplied += 1;

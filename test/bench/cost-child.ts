@@ -85,14 +85,16 @@ function watchDynamoDb(client: DynamoDBClient): void {
       try {
         const result = await next(asked);
         const output = result.output as unknown as Record<string, unknown>;
-        const call: DdbCall = { t: now(), command, ok: true, targets: writeTargets(command, input, output), readUnits: callReadUnits(command, input, output) };
+        const attempts = (output['$metadata'] as { attempts?: number } | undefined)?.attempts ?? 1;
+        const call: DdbCall = { t: now(), command, ok: true, targets: writeTargets(command, input, output, undefined, attempts), readUnits: callReadUnits(command, input, output) };
         const reported = reportedUnits(output['ConsumedCapacity']);
         if (reported !== undefined) call.reported = reported;
         ddbCalls.push(call);
         return result;
       } catch (err) {
         const error = (err as Error).name;
-        ddbCalls.push({ t: now(), command, ok: false, error, targets: writeTargets(command, input, undefined, error), readUnits: 0 });
+        const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+        ddbCalls.push({ t: now(), command, ok: false, error, targets: writeTargets(command, input, undefined, error, attempts), readUnits: 0 });
         throw err;
       }
     },

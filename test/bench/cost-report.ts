@@ -47,7 +47,7 @@ export function costMarkdown(c: CostResult): string {
     row('index write units by index', (r) => byCommand(r.detail.indexWriteUnits)),
     row('DynamoDB read units', (r) => n(r.units.readUnits, 3)),
     row('DynamoDB calls', (r) => byCommand(r.detail.dynamodbCalls)),
-    row('writes refused by their condition; timed out', (r) => `${n(r.detail.refusedWrites, 3)}; ${n(r.matching.unknownWrites / r.spec.jobs, 3)}`),
+    row('writes refused by their condition; of unknown outcome (timed out, or refused on a retry)', (r) => `${n(r.detail.refusedWrites, 3)}; ${n(r.matching.unknownWrites / r.spec.jobs, 3)}`),
     row('SQS requests: service + producer', (r) => `${byCommand(r.detail.sqsRequests.service)} + ${n(r.detail.sqsRequests.producer, 2)}`),
     row('stream records (to the publisher)', (r) => `${n(r.detail.streamRecords, 2)} (${n(r.units.lambdaRecords, 2)})`),
     row('Lambda invocations at full rate', (r) => n(r.priced.lambda.invocationsPerMessage, 4)),

@@ -372,10 +372,13 @@ export function toStreamRec(r: _Record): StreamRec {
   return rec;
 }
 
-/** The stream publisher's filter (infra/constructs/stream-publisher.ts): MESSAGE items, and new MO items. */
+/**
+ * The stream publisher's filter at the default deployment (infra/constructs/stream-publisher.ts,
+ * every status published): MESSAGE and OPTOUT items, and new MO items.
+ */
 function reachesLambda(r: _Record): boolean {
   const kind = kindOf(r.dynamodb?.NewImage as Image | undefined);
-  return kind === 'MESSAGE' || (kind === 'MO' && r.eventName === 'INSERT');
+  return kind === 'MESSAGE' || kind === 'OPTOUT' || (kind === 'MO' && r.eventName === 'INSERT');
 }
 
 /** PutEvents calls the real handler makes over these records in batches of `batch`. */

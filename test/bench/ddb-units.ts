@@ -134,6 +134,8 @@ export interface WriteTarget {
   op: 'put' | 'update' | 'delete' | 'insert' | 'check';
   transactional: boolean;
   outcome: WriteOutcome;
+  /** The SDK sent the call more than once: a write the last attempt found refused may be an earlier attempt's. */
+  retried?: boolean;
 }
 
 const REFUSED = new Set(['ConditionalCheckFailedException', 'TransactionCanceledException', 'ConditionalCheckFailed', 'DuplicateItem']);
@@ -188,9 +190,15 @@ const statementOp = (statement: string): WriteTarget['op'] | 'select' => {
 
 /**
  * The items a DynamoDB command writes, from its input (and, for a PartiQL batch, its per-statement
- * answers). `error`: the name of the error the call threw, if it did.
+ * answers). `error`: the name of the error the call threw, if it did; `attempts`: how many times
+ * the SDK sent it.
  */
-export function writeTargets(command: string, input: Record<string, unknown>, output: Record<string, unknown> | undefined, error?: string): WriteTarget[] {
+export function writeTargets(command: string, input: Record<string, unknown>, output: Record<string, unknown> | undefined, error?: string, attempts = 1): WriteTarget[] {
+  const targets = targetsOf(command, input, output, error);
+  return attempts > 1 ? targets.map((t) => ({ ...t, retried: true })) : targets;
+}
+
+function targetsOf(command: string, input: Record<string, unknown>, output: Record<string, unknown> | undefined, error: string | undefined): WriteTarget[] {
   const outcome = outcomeOf(error);
   const single = (op: WriteTarget['op'], item: unknown): WriteTarget[] => {
     const id = idOf(item);

@@ -168,6 +168,16 @@ describe('billing calls against the stream', () => {
     const notApplied = billCalls([call(1, 'PutItem', put('applied')), call(2, 'PutItem', put('unknown'), false), call(3, 'PutItem', put('applied')), call(4, 'PutItem', put('applied'))], records, [], { from: 0, to: 9 });
     expect([notApplied.unknownWrites, notApplied.unknownApplied, notApplied.tableWriteUnits, notApplied.unmatchedWrites]).toEqual([1, 0, 1 + 2 + 3, 0]);
   });
+
+  it('bills a write refused on the SDK\'s retry as its first attempt\'s too, when the stream shows that attempt applied', () => {
+    const insert = { id: 'a', op: 'insert' as const, transactional: false, outcome: 'refused' as const };
+    const records = [rec('a', undefined, sized(100)), rec('a', sized(100), sized(1500))];
+    const calls = [call(1, 'BatchExecuteStatement', [{ ...insert, retried: true }]), call(2, 'PutItem', [{ id: 'a', op: 'put', transactional: false, outcome: 'applied' }])];
+    const bill = billCalls(calls, records, [], { from: 0, to: 9 });
+    // The retry's refusal (1) and the first attempt's insert (1), then the put (2); every record paired.
+    expect([bill.tableWriteUnits, bill.unknownApplied, bill.unmatchedRecords]).toEqual([1 + 1 + 2, 1, 0]);
+    expect(writeTargets('PutItem', { Item: { id: S('a') } }, {}, undefined, 2)[0]?.retried).toBe(true);
+  });
 });
 
 describe('TLS record counter', () => {
