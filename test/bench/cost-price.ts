@@ -17,7 +17,7 @@ export interface UnitsPerMessage {
   storageIndexBytes: number;
   /** Billed SQS requests: the service's and the producer's. */
   sqsRequests: number;
-  /** Stream records the publisher's filter lets through (MESSAGE items, new MO items). */
+  /** Stream records the publisher's filter lets through at the default deployment (MESSAGE and OPTOUT items, new MO items). */
   lambdaRecords: number;
   /** PutEvents calls per record the real handler made over batches of `lambdaBatch()` records. */
   putEventsCallsPerRecord: number;

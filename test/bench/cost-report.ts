@@ -100,7 +100,7 @@ export function costMarkdown(c: CostResult): string {
       `Writes and stream records that did not pair up: ${n(unmatched)}.`,
     ...(overloaded.length > 0
       ? [
-          `**Overloaded here:** ${overloaded.join('; ')}: receipts were resent (answered after the simulator's 5 s), writes timed out, or the run was cut short, because the local stand-ins could not keep up; their DynamoDB and SQS figures include the retries and races that caused. Compare such runs with care.`,
+          `**Overloaded here:** ${overloaded.join('; ')}: receipts were resent (refused by a task, or not answered in time), writes had an unknown outcome (timed out, or retried by the SDK), or the run was cut short, because the local stand-ins could not keep up; their DynamoDB and SQS figures include the retries and races that caused. Compare such runs with care.`,
         ]
       : []),
     `"At full rate": the fixed hourly costs and the Lambda batching are for the deployment sending ${d.tasks * d.txBindsPerTask * d.mpsPerBind} parts/s; at a lower rate the hourly rows grow in proportion. ` +
