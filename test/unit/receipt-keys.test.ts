@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bestMatch, KeyIndex, matchKeys, MAX_KEY_LENGTH, smscIdKeys } from '../../service/src/core/receipt-keys.js';
+import { bestMatch, exactKey, KeyIndex, matchKeys, MAX_KEY_LENGTH, smscIdKeys } from '../../service/src/core/receipt-keys.js';
 
 const numRuns = Number(process.env['PROPERTY_RUNS'] ?? 300);
 
@@ -179,6 +179,21 @@ describe('bestMatch', () => {
     const twice = parts('abc', 'ABC');
     expect(bestMatch(smscIdKeys('abc'), twice, (c) => c.keys)?.value).toBe(twice[0]);
     expect(bestMatch(smscIdKeys('xyz'), twice, (c) => c.keys)).toBeUndefined();
+  });
+});
+
+describe('exactKey', () => {
+  it('is smscIdKeys(id)[0] for any id: decimal or hex around 2^128, leading zeros, case, white space, anything else', () => {
+    const value = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: (1n << 127n) - 1000n, max: (1n << 129n) + 1000n }));
+    const rendering = fc.tuple(value, fc.constantFrom(10, 16), fc.boolean(), fc.nat({ max: 40 }), fc.constantFrom('', ' ', '\t', ' \n')).map(
+      ([v, radix, upper, zeros, pad]) => `${pad}${'0'.repeat(zeros)}${upper ? v.toString(radix).toUpperCase() : v.toString(radix)}${pad}`,
+    );
+    fc.assert(
+      fc.property(fc.oneof(rendering, fc.string({ maxLength: 60 }), fc.string({ minLength: 190, maxLength: 260 })), (id) => {
+        expect(exactKey(id)).toBe(smscIdKeys(id)[0]);
+      }),
+      { numRuns: numRuns * 3 },
+    );
   });
 });
 

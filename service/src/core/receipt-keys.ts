@@ -65,6 +65,22 @@ export function smscIdKeys(id: string): string[] {
   return keys.map(bounded);
 }
 
+/**
+ * `smscIdKeys(id)[0]`, the exact key, without the readings: turning a hex id's value into decimal
+ * for its reading is most of smscIdKeys' cost, and an exact match needs none of it. For callers
+ * that match by exact key first and turn to the readings only when that fails (the operator tool).
+ */
+export function exactKey(id: string): string {
+  const trimmed = id.trim();
+  const significant = trimmed.replace(/^0+/, '');
+  const digits = significant === '' ? '0' : significant;
+  // Below 39 digits a decimal is always under 2^128; at 39, valueOf decides.
+  if (DECIMAL.test(trimmed) && (digits.length < MAX_DECIMAL_DIGITS || valueOf(digits, 10) !== undefined)) return bounded(`d:${digits}`);
+  // Any 32 hex digits are under 2^128.
+  if (HEX.test(trimmed) && digits.length <= MAX_HEX_DIGITS) return bounded(`x:${digits.toLowerCase()}`);
+  return bounded(`s:${significant.toLowerCase()}`);
+}
+
 /** How a receipt's keys match a part's: the same id (`exact`), or another rendering of its number (`reading`). */
 export type KeyMatch = 'exact' | 'reading';
 

@@ -7,6 +7,7 @@ import { Bind, type BackoffPolicy, type CredentialsProvider } from './bind.js';
 import type { BindSlots } from './bind-slots.js';
 import { classifySubmitStatus, statusDescription, statusName, Status } from './command-status.js';
 import type { DeliverFields } from './receipt.js';
+import { Fifo } from './fifo.js';
 import { NotSentError, RequestFailedError, type BindType, type LinkOptions, type SmppSession } from './session.js';
 import { submitSmFields, type OutboundPart } from './submit.js';
 import { Pacer } from './throttle.js';
@@ -68,7 +69,7 @@ interface QueuedSubmit {
 
 /** One lane's parts waiting for a bind. */
 interface LaneQueue {
-  queue: QueuedSubmit[];
+  queue: Fifo<QueuedSubmit>;
   /** Parts taken off the queue while their destination was held; they go first once it is not. */
   deferred: QueuedSubmit[];
 }
@@ -104,7 +105,7 @@ const MAX_REBINDS_PER_PART = 3;
  */
 export class SmppClient extends EventEmitter {
   readonly binds: Bind[] = [];
-  private readonly lanes: Readonly<Record<Lane, LaneQueue>> = { urgent: { queue: [], deferred: [] }, bulk: { queue: [], deferred: [] } };
+  private readonly lanes: Readonly<Record<Lane, LaneQueue>> = { urgent: { queue: new Fifo(), deferred: [] }, bulk: { queue: new Fifo(), deferred: [] } };
   /** What bulk has earned towards its next pick while both lanes wait, in units of PICK (see takeNext). */
   private bulkCredit = 0;
   private readonly bulkShare: number;
@@ -215,12 +216,9 @@ export class SmppClient extends EventEmitter {
       if (signal) {
         item.onAbort = () => {
           const { queue, deferred } = this.lanes[item.lane];
-          for (const list of [queue, deferred]) {
-            const i = list.indexOf(item);
-            if (i < 0) continue;
-            list.splice(i, 1);
-            resolve({ kind: 'handed-back', reason: 'aborted' });
-          }
+          const i = deferred.indexOf(item);
+          if (i >= 0) deferred.splice(i, 1);
+          if (i >= 0 || queue.remove(item)) resolve({ kind: 'handed-back', reason: 'aborted' });
         };
         signal.addEventListener('abort', item.onAbort, { once: true });
       }
@@ -236,7 +234,7 @@ export class SmppClient extends EventEmitter {
     if (!this.running) return;
     this.running = false;
     for (const { queue, deferred } of [this.lanes.urgent, this.lanes.bulk]) {
-      for (const item of [...deferred.splice(0), ...queue.splice(0)]) this.finish(item, { kind: 'handed-back', reason: 'shutting down' });
+      for (const item of [...deferred.splice(0), ...queue.drain()]) this.finish(item, { kind: 'handed-back', reason: 'shutting down' });
     }
     this.wakePumps();
     const deadline = this.options.clock.now() + graceMs;
@@ -265,7 +263,9 @@ export class SmppClient extends EventEmitter {
     return this.lanes[lane].queue.length + this.lanes[lane].deferred.length;
   }
 
+  /** Runs on every enqueue: nothing is allocated when no pump waits. */
   private wakePumps(): void {
+    if (this.workWaiters.length === 0) return;
     const waiters = this.workWaiters;
     this.workWaiters = [];
     for (const w of waiters) w();

@@ -76,10 +76,12 @@ export class FrameReader {
 
 /** Mandatory fields in wire order: 'c' a C-octet string, 1 one octet, 'sm' sm_length and short_message. */
 type Field = 'c' | 1 | 'sm';
-const LAYOUTS: Readonly<Record<number, readonly Field[]>> = {
-  [CommandId.DELIVER_SM]: ['c', 1, 1, 'c', 1, 1, 'c', 1, 1, 1, 'c', 'c', 1, 1, 1, 1, 'sm'],
-  [CommandId.DATA_SM]: ['c', 1, 1, 'c', 1, 1, 'c', 1, 1, 1],
-};
+// A Map, not an object: looking a response's command_id (0x80000000 and up) up in an object with two
+// small integer keys is an out-of-bounds element load, and it deoptimised this function over and over.
+const LAYOUTS: ReadonlyMap<number, readonly Field[]> = new Map([
+  [CommandId.DELIVER_SM, ['c', 1, 1, 'c', 1, 1, 'c', 1, 1, 1, 'c', 'c', 1, 1, 1, 1, 'sm']],
+  [CommandId.DATA_SM, ['c', 1, 1, 'c', 1, 1, 'c', 1, 1, 1]],
+]);
 
 /**
  * Why a deliver_sm / data_sm frame is inconsistent, or undefined when it is not: a C-octet string
@@ -90,7 +92,7 @@ const LAYOUTS: Readonly<Record<number, readonly Field[]>> = {
  * tolerates both. Other commands: undefined.
  */
 export function lengthOverrun(frame: Buffer): string | undefined {
-  const layout = LAYOUTS[frame.readUInt32BE(4)];
+  const layout = LAYOUTS.get(frame.readUInt32BE(4));
   if (!layout) return undefined;
   const end = frame.length;
   let at = HEADER_LENGTH;

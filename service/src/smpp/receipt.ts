@@ -122,13 +122,14 @@ function fieldOf(key: string): ReceiptTextField {
  */
 export function parseReceiptText(text: string): Partial<Record<ReceiptTextField, string>> {
   const matches = [...text.matchAll(KEY)];
+  const names = matches.map((m) => fieldOf(m[1] as string));
   const fields: Partial<Record<ReceiptTextField, string>> = {};
   // The text: echo is the customer's message: no status word is looked for from there on.
-  const echoAt = matches.find((m) => fieldOf(m[1] as string) === 'text')?.index ?? text.length;
+  const echoAt = matches[names.indexOf('text')]?.index ?? text.length;
   // Tokens that belong to no field: before the first key, or after a one-token field's value.
   const loose = text.slice(0, Math.min(matches[0]?.index ?? text.length, echoAt)).split(/[\s,;]+/);
   matches.forEach((m, i) => {
-    const field = fieldOf(m[1] as string);
+    const field = names[i] as ReceiptTextField;
     if (fields[field] !== undefined) return;
     const start = (m.index ?? 0) + m[0].length;
     const next = matches[i + 1];
@@ -176,10 +177,17 @@ export function normalizeReceiptDate(value: string): string {
  * 0x11) is read as GSM7. Only the `text:` excerpt can differ, and it is not kept.
  */
 function receiptText(body: Buffer, dataCoding: number): string {
-  if (alphabetOf(dataCoding) === 'gsm7' && body.every((b) => (b >= 0x20 && b <= 0x7e) || b === 0x0a || b === 0x0d)) {
-    return body.toString('latin1');
-  }
+  if (alphabetOf(dataCoding) === 'gsm7' && printableAscii(body)) return body.toString('latin1');
   return decodeText(body, dataCoding);
+}
+
+/** Only printable ASCII, CR and LF. */
+function printableAscii(body: Buffer): boolean {
+  for (let i = 0; i < body.length; i++) {
+    const b = body[i] as number;
+    if (!((b >= 0x20 && b <= 0x7e) || b === 0x0a || b === 0x0d)) return false;
+  }
+  return true;
 }
 
 function networkErrorOf(buf: Buffer | undefined): string | undefined {
@@ -202,8 +210,30 @@ function cleanId(value: string | undefined): string | undefined {
   return clean(v.slice(0, end));
 }
 
+/** The receipted_message_id TLV, cleaned as parseReceipt reads it. */
+function tlvMessageId(f: DeliverFields): string | undefined {
+  return cleanId(f.receiptedMessageId);
+}
+
+/** The message_state TLV as a status; undefined when absent or outside SMPP 3.4's states. */
+function tlvMessageState(f: DeliverFields): ReceiptStatus | undefined {
+  return f.messageState === undefined ? undefined : MESSAGE_STATE[f.messageState];
+}
+
+/**
+ * The id and status a receipt's TLVs give, when it has both receipted_message_id and a known
+ * message_state: parseReceipt would return these two (the TLVs take precedence over the text),
+ * so a caller that needs no more can skip reading the text. Undefined otherwise.
+ */
+export function receiptFromTlvs(f: DeliverFields): { smscMessageId: string; status: ReceiptStatus } | undefined {
+  const smscMessageId = tlvMessageId(f);
+  const status = tlvMessageState(f);
+  return smscMessageId === undefined || status === undefined ? undefined : { smscMessageId, status };
+}
+
 /** Whether two renderings may be the same SMSC id (they share a correlation key). */
 function sameId(a: string, b: string): boolean {
+  if (a === b) return true;
   const keys = new Set(smscIdKeys(a));
   return smscIdKeys(b).some((k) => keys.has(k));
 }
@@ -224,7 +254,7 @@ export function parseReceipt(f: DeliverFields, receivedAt: string): Receipt | { 
     const text = receiptText(messageBody(f).body, f.dataCoding);
     const fields = parseReceiptText(text);
 
-    const tlvId = cleanId(f.receiptedMessageId);
+    const tlvId = tlvMessageId(f);
     const textId = cleanId(fields.id);
     const smscMessageId = tlvId ?? textId;
     if (smscMessageId === undefined) {
@@ -232,7 +262,7 @@ export function parseReceipt(f: DeliverFields, receivedAt: string): Receipt | { 
     }
 
     const stat = clean(fields.stat);
-    const tlvStatus = f.messageState === undefined ? undefined : MESSAGE_STATE[f.messageState];
+    const tlvStatus = tlvMessageState(f);
     // No state we can read (none at all, or a message_state outside SMPP 3.4's): still on its way.
     // Guessing a final state here would lock out the real one when it comes.
     const status = tlvStatus ?? (stat !== undefined ? statusOfStat(stat) : 'ENROUTE');

@@ -47,6 +47,23 @@ const BIND_COMMAND: Record<BindType, string> = {
 
 const CONTROL_WINDOW = 4;
 
+const ANSWERS = new Map<string, (r: Pdu) => boolean>();
+
+/**
+ * Only its own *_resp (or a generic_nack) answers a request: any other PDU with the same sequence
+ * number must not pass for a submit_sm_resp with an empty message id. One test per command, made
+ * once rather than per request.
+ */
+function answersTo(command: string): (r: Pdu) => boolean {
+  let test = ANSWERS.get(command);
+  if (test === undefined) {
+    const expected = `${command}_resp`;
+    test = (r: Pdu) => r.command === expected || r.command === 'generic_nack';
+    ANSWERS.set(command, test);
+  }
+  return test;
+}
+
 /** How long a closing link may take to flush its last answers before it is cut. */
 const FLUSH_MS = 2000;
 
@@ -72,6 +89,8 @@ export class SmppSession extends EventEmitter {
   private unbinding = false;
   /** Set once the session takes no more submits (retired, or unbinding); it closes soon. */
   private draining = false;
+  /** The socket is corked until the end of this turn (see write). */
+  private corked = false;
 
   private constructor(
     private readonly session: Session,
@@ -185,12 +204,8 @@ export class SmppSession extends EventEmitter {
     const pdu = makePdu(command, fields);
     const window = opts.control ? this.control : this.window;
     if (window.free <= 0) return Promise.reject(new NotSentError(`${command}: window full`));
-    if (!this.session.send(pdu)) return Promise.reject(new NotSentError(`${command}: socket not writable`));
-    // Only its own *_resp (or a generic_nack) answers a request: any other PDU with the same
-    // sequence number must not pass for a submit_sm_resp with an empty message id.
-    const expected = `${command}_resp`;
-    const accepts = (r: Pdu) => r.command === expected || r.command === 'generic_nack';
-    return window.track(pdu.sequence_number, this.options.responseTimeoutMs, accepts).catch((failure: WindowFailure) => {
+    if (!this.write(pdu)) return Promise.reject(new NotSentError(`${command}: socket not writable`));
+    return window.track(pdu.sequence_number, this.options.responseTimeoutMs, answersTo(command)).catch((failure: WindowFailure) => {
       if (failure.kind === 'timeout' && !opts.control) this.keepalive.responseTimedOut();
       throw new RequestFailedError(failure, command);
     });
@@ -235,6 +250,7 @@ export class SmppSession extends EventEmitter {
     this.draining = true;
     this.frames.stop();
     this.keepalive.stop();
+    this.uncork();
     if (opts.flush) {
       this.session.close();
       setTimeout(() => this.session.destroy(), FLUSH_MS).unref();
@@ -269,6 +285,28 @@ export class SmppSession extends EventEmitter {
   }
 
   private answer(response: Pdu): void {
-    if (this.closedReason === undefined) this.session.send(response);
+    if (this.closedReason === undefined) this.write(response);
+  }
+
+  /**
+   * Writes a PDU; those written in the same turn of the event loop leave in one write when it
+   * ends (socket cork, uncorked on the next tick): a window refilled by a batch of responses, or
+   * the answers to a batch of deliver_sm, cost one system call and one TCP segment instead of
+   * one each. Nothing waits longer than the current turn (docs/architecture.md §4).
+   */
+  private write(pdu: Pdu): boolean {
+    if (!this.corked && this.session.socket.writable) {
+      this.corked = true;
+      this.session.socket.cork();
+      process.nextTick(() => this.uncork());
+    }
+    return this.session.send(pdu);
+  }
+
+  /** Hands what was written this turn to the socket; close() calls it first, so nothing written is dropped. */
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.session.socket.uncork();
   }
 }

@@ -65,13 +65,13 @@ export class Pacer {
   delay(): number {
     const now = this.clock.now();
     this.refill(now);
-    const waits = [
+    return Math.max(
+      0,
       this.pausedUntil - now,
       // the departure `limit` sends ago must have left the window
       (this.departures[this.head] ?? -Infinity) + 1000 + this.marginMs - now,
       this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.effectiveRate,
-    ];
-    return Math.max(0, ...waits);
+    );
   }
 
   /** Records a departure; call only when delay() is 0. */

@@ -9,8 +9,9 @@ import { toSmppAddress } from '../smpp/address.js';
 import type { CredentialsProvider } from '../smpp/bind.js';
 import type { BindSlots, HeldSlot, SlotAttempt } from '../smpp/bind-slots.js';
 import { SmppClient, type SubmitResult } from '../smpp/client.js';
-import { KeyIndex, smscIdKeys } from '../core/receipt-keys.js';
-import { isReceipt, parseReceipt } from '../smpp/receipt.js';
+import type { OutboundPart } from '../smpp/submit.js';
+import { exactKey, KeyIndex, smscIdKeys } from '../core/receipt-keys.js';
+import { isReceipt, parseReceipt, receiptFromTlvs, type DeliverFields } from '../smpp/receipt.js';
 import { ReferenceCounter, segmentText } from '../smpp/segment.js';
 import { SmppSession, type BindType } from '../smpp/session.js';
 
@@ -132,63 +133,93 @@ export function percentile(sorted: number[], p: number): number {
 
 /** One accepted part and what its receipts said so far. */
 interface TrackedPart {
+  smscMessageId: string;
   final: ReceiptStatus | undefined;
   latest: ReceiptStatus | undefined;
 }
 
+/** A receipt as parseReceipt reads it; undefined for one it cannot read (it is left out). */
+function read(f: DeliverFields): Receipt | undefined {
+  const r = parseReceipt(f, new Date().toISOString());
+  return 'error' in r ? undefined : r;
+}
+
+/** A receipt whose part is not known yet: its status, and its fields to read it whole should that not do. */
+interface WaitingReceipt {
+  status: ReceiptStatus;
+  fields: DeliverFields;
+  /** Already read (it had no TLVs to go by). */
+  receipt: Receipt | undefined;
+}
+
 /**
- * Receipts against the parts a run submitted, per part: each receipt is matched in constant time
- * through an index from correlation key to part (a scan of every receipt per arrival took ~100 s for
- * 20,000), by the store's own rule (core/receipt-keys.ts): an exact key match wins over a reading.
+ * Receipts against the parts a run submitted, per part, by the store's own rule
+ * (core/receipt-keys.ts): an exact key match wins over a reading, and of equal matches the part
+ * registered first. Parts are registered as their responses arrive, by their exact key; a receipt
+ * is counted when its part is known by that key, which no later part can beat: on arrival, or
+ * when that part is registered (receipts often overtake their submit's response, coming on
+ * another bind). Both are a map look-up (a scan of every receipt per arrival took ~100 s for
+ * 20,000). Only a receipt with no exact match waits for every part and is then matched through
+ * every key of every part (core's KeyIndex, built the first time one needs it). Its TLVs usually
+ * say what a receipt is for and how it ended; its text is read only when they do not, or do not match.
  */
 export class ReceiptTally {
-  private readonly index = new KeyIndex<TrackedPart>();
   private readonly parts: TrackedPart[] = [];
-  /** Receipts that came before their part was known; matched when it is. */
-  private early: Receipt[] | undefined = [];
+  /** Parts by exact key: the first registered for each. */
+  private readonly byExactKey = new Map<string, TrackedPart>();
+  /** Every key of every part, for the receipts with no exact match; built once sealed, when first needed. */
+  private index: KeyIndex<TrackedPart> | undefined;
+  /** Until sealed: receipts whose part is not known yet, by the exact key of their id. */
+  private waiting: Map<string, WaitingReceipt[]> | undefined = new Map();
+  private waitingCount = 0;
   private finals = 0;
   private duplicates = 0;
   private unmatched = 0;
 
-  /** Registers an accepted part by its SMSC message id. */
+  /** Registers an accepted part by its SMSC message id, and counts the receipts that came for it first. */
   expect(smscMessageId: string): void {
-    const part: TrackedPart = { final: undefined, latest: undefined };
+    const key = exactKey(smscMessageId);
+    const part: TrackedPart = { smscMessageId, final: undefined, latest: undefined };
     this.parts.push(part);
-    this.index.add(smscIdKeys(smscMessageId), part);
+    if (this.byExactKey.has(key)) return;
+    this.byExactKey.set(key, part);
+    // The first part with this exact key: these receipts are its by the rule.
+    const early = this.waiting?.get(key);
+    if (early === undefined) return;
+    this.waiting?.delete(key);
+    this.waitingCount -= early.length;
+    for (const w of early) this.count(part, w.status);
   }
 
-  /** Every part is registered: receipts that came early are matched now, later ones on arrival. */
+  /** Every part is registered: receipts still waiting are matched by the weaker rules now, later ones on arrival. */
   sealed(): void {
-    const early = this.early ?? [];
-    this.early = undefined;
-    for (const r of early) this.record(r);
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    this.waitingCount = 0;
+    for (const list of waiting?.values() ?? []) for (const w of list) this.matchLoosely(w.receipt ?? read(w.fields));
   }
 
-  /** Counts one receipt for its part: the first final one decides, later final copies are duplicates. */
-  record(r: Receipt): void {
-    if (this.early) {
-      this.early.push(r);
-      return;
-    }
-    const part = this.find(r.smscMessageId) ?? (r.alternativeMessageId === undefined ? undefined : this.find(r.alternativeMessageId));
-    if (!part) {
-      this.unmatched += 1;
-      return;
-    }
-    if (part.final !== undefined) {
-      if (isFinal(r.status)) this.duplicates += 1;
-      return;
-    }
-    part.latest = r.status;
-    if (isFinal(r.status)) {
-      part.final = r.status;
-      this.finals += 1;
-    }
+  /** Counts one receipt (a deliver_sm that isReceipt) for its part: the first final one decides, later final copies are duplicates. */
+  record(f: DeliverFields): void {
+    const tlv = receiptFromTlvs(f);
+    const known = tlv ?? read(f);
+    if (known === undefined) return;
+    const key = exactKey(known.smscMessageId);
+    const part = this.byExactKey.get(key);
+    if (part !== undefined) return this.count(part, known.status);
+    // The text is read only now, should the TLVs' id match no part exactly.
+    const receipt = tlv === undefined ? (known as Receipt) : undefined;
+    if (this.waiting === undefined) return this.matchLoosely(receipt ?? read(f));
+    const waiting: WaitingReceipt = { status: known.status, fields: f, receipt };
+    const list = this.waiting.get(key);
+    if (list === undefined) this.waiting.set(key, [waiting]);
+    else list.push(waiting);
+    this.waitingCount += 1;
   }
 
   /** Whether every registered part has its final receipt. */
   get complete(): boolean {
-    return this.early === undefined && this.finals >= this.parts.length;
+    return this.waiting === undefined && this.finals >= this.parts.length;
   }
 
   /** Per-part counts for the report. */
@@ -202,11 +233,38 @@ export class ReceiptTally {
       receipts,
       receiptsMissing: this.parts.length - this.finals,
       duplicateReceipts: this.duplicates,
-      unmatchedReceipts: this.unmatched + (this.early?.length ?? 0),
+      unmatchedReceipts: this.unmatched + this.waitingCount,
     };
   }
 
+  /** A receipt no part has by its exact key, once every part is known: by a reading, or by the text's id. */
+  private matchLoosely(r: Receipt | undefined): void {
+    if (r === undefined) return;
+    const part = this.find(r.smscMessageId) ?? (r.alternativeMessageId === undefined ? undefined : this.find(r.alternativeMessageId));
+    if (!part) {
+      this.unmatched += 1;
+      return;
+    }
+    this.count(part, r.status);
+  }
+
+  private count(part: TrackedPart, status: ReceiptStatus): void {
+    if (part.final !== undefined) {
+      if (isFinal(status)) this.duplicates += 1;
+      return;
+    }
+    part.latest = status;
+    if (isFinal(status)) {
+      part.final = status;
+      this.finals += 1;
+    }
+  }
+
   private find(id: string): TrackedPart | undefined {
+    if (this.index === undefined) {
+      this.index = new KeyIndex<TrackedPart>();
+      for (const p of this.parts) this.index.add(smscIdKeys(p.smscMessageId), p);
+    }
     return this.index.find(smscIdKeys(id))?.value;
   }
 }
@@ -231,7 +289,7 @@ export async function sendDirect(
     gauge: () => undefined,
   };
   const tally = new ReceiptTally();
-  let onReceipt: () => void = () => undefined;
+  let onComplete: () => void = () => undefined;
   const client = new SmppClient({
     ...config.smpp,
     credentials: credentialsFor(config),
@@ -241,61 +299,85 @@ export async function sendDirect(
     metrics,
     onDeliver: async (f) => {
       if (!isReceipt(f)) return;
-      const r = parseReceipt(f, new Date().toISOString());
-      if ('error' in r) return;
-      tally.record(r);
+      tally.record(f);
       // The session writes this receipt's deliver_sm_resp once this handler has resolved: look
-      // at the tally a turn later, so the unbind that may follow goes out after that answer.
-      setImmediate(() => onReceipt());
+      // again a turn later, so the unbind that may follow goes out after that answer.
+      if (tally.complete) setImmediate(() => onComplete());
     },
   });
   await bindAll(client, opts.waitReceipts ? 1 : 0);
   const refs = new ReferenceCounter();
   const source = toSmppAddress(opts.from);
   const destination = toSmppAddress(opts.to);
-  const started = performance.now();
-  const pending: Promise<SubmitResult>[] = [];
-  for (let i = 0; i < opts.count; i++) {
-    const plan = segmentText(opts.text, { encoding: 'auto', concat: config.smpp.concat, reference: refs.next(opts.to) });
-    for (const segment of plan.segments) pending.push(client.submit({ source, destination, segment, receipt: opts.waitReceipts }));
-  }
-  const results = await Promise.all(pending);
-  const elapsedMs = performance.now() - started;
+  const partsOf = (): OutboundPart[] =>
+    segmentText(opts.text, { encoding: 'auto', concat: config.smpp.concat, reference: refs.next(opts.to) }).segments.map((segment) => ({
+      source,
+      destination,
+      segment,
+      receipt: opts.waitReceipts,
+    }));
+  // Every message has the same text: a single part has no reference, so the first message's part
+  // serves them all (the client keeps nothing of it); a long text gets a new reference per message.
+  const first = partsOf();
+  let messages = 0;
+  let current: OutboundPart[] = [];
+  let next = 0;
+  const nextPart = (): OutboundPart | undefined => {
+    if (next === current.length) {
+      if (messages === opts.count) return undefined;
+      current = messages === 0 || first.length === 1 ? first : partsOf();
+      messages += 1;
+      next = 0;
+    }
+    return current[next++];
+  };
+  const outcome = { parts: 0, accepted: 0, failed: 0, retryable: 0, unknown: 0 };
   const latencies: number[] = [];
-  let accepted = 0;
-  for (const r of results) {
-    if (r.kind !== 'accepted') continue;
-    accepted += 1;
-    latencies.push(r.latencyMs);
-    tally.expect(r.smscMessageId);
-  }
+  const onResult = (r: SubmitResult): void => {
+    outcome.parts += 1;
+    if (r.kind === 'accepted') {
+      outcome.accepted += 1;
+      latencies.push(r.latencyMs);
+      // Registered now, so receipts are matched as they come rather than all after the last response.
+      if (opts.waitReceipts) tally.expect(r.smscMessageId);
+    } else if (r.kind === 'permanent') outcome.failed += 1;
+    else if (r.kind === 'retryable') outcome.retryable += 1;
+    else if (r.kind === 'unknown') outcome.unknown += 1;
+  };
+  // Parts go to the client as fast as its binds take them, with a few windows' worth waiting, not
+  // all at once: the run's memory stays flat however large --count is.
+  const feeder = async (): Promise<void> => {
+    for (let part = nextPart(); part !== undefined; part = nextPart()) onResult(await client.submit(part));
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 2 * Math.max(1, config.smpp.txBinds + config.smpp.trxBinds) * config.smpp.windowSize + 16 }, feeder));
+  const elapsedMs = performance.now() - started;
   tally.sealed();
-  latencies.sort((a, b) => a - b);
 
-  if (opts.waitReceipts && accepted > 0) {
+  if (opts.waitReceipts && outcome.accepted > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, opts.receiptTimeoutMs);
-      onReceipt = () => {
-        if (!tally.complete) return;
+      onComplete = () => {
         clearTimeout(timer);
         resolve();
       };
       // Receipts handled before now may have completed it already; one turn later, as above.
-      setImmediate(() => onReceipt());
+      if (tally.complete) setImmediate(() => onComplete());
     });
   }
   await client.stop(2000);
+  latencies.sort((a, b) => a - b);
   const receipts = tally.summary();
   return {
     requested: opts.count,
-    parts: results.length,
-    accepted,
+    parts: outcome.parts,
+    accepted: outcome.accepted,
     throttled,
-    failed: results.filter((r) => r.kind === 'permanent').length,
-    retryable: results.filter((r) => r.kind === 'retryable').length,
-    unknown: results.filter((r) => r.kind === 'unknown').length,
+    failed: outcome.failed,
+    retryable: outcome.retryable,
+    unknown: outcome.unknown,
     ...(opts.waitReceipts ? receipts : { receipts: {}, receiptsMissing: 0, duplicateReceipts: 0, unmatchedReceipts: 0 }),
-    achievedRate: Math.round((accepted / (elapsedMs / 1000)) * 100) / 100,
+    achievedRate: Math.round((outcome.accepted / (elapsedMs / 1000)) * 100) / 100,
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
     elapsedMs: Math.round(elapsedMs),
   };
