@@ -39,6 +39,31 @@ function countedStore(options: { receiptWaitMs?: number } = {}): { store: Status
   return { store: makeStore({ client, ...options }), calls, close: () => client.destroy() };
 }
 
+/**
+ * A client of its own whose first call matching `holds` waits until `release()`; `held` resolves
+ * when that call is waiting. For forcing one interleaving of two tasks' writes.
+ */
+function heldCalls(holds: (name: string, input: { Item?: Record<string, { S?: string }> }) => boolean): { client: DynamoDBClient; held: Promise<void>; release(): void } {
+  const client = new DynamoDBClient({});
+  let onHeld: () => void = () => undefined;
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (onHeld = r));
+  const released = new Promise<void>((r) => (release = r));
+  let used = false;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!used && holds((context.commandName ?? '').replace(/Command$/, ''), args.input as { Item?: Record<string, { S?: string }> })) {
+        used = true;
+        onHeld();
+        await released;
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'testGate' },
+  );
+  return { client, held, release };
+}
+
 function makeJob(overrides: Partial<Job> = {}): Job {
   return { id: uniqueName('job'), to: '+6591234567', from: '8x8', text: 'Hello', encoding: 'auto', receipt: true, ...overrides };
 }
@@ -535,7 +560,7 @@ describe('StatusStore (DynamoDB Local)', () => {
       expect(normalise(await getItem(store, a.id))).toEqual(normalise(await getItem(store, single.id)));
     });
 
-    it('records a single-part job in three DynamoDB calls: claim (shared), accepted, receipt', async () => {
+    it('records a single-part job in single-item writes only: claim (shared), correlation and message, receipt', async () => {
       // Prepare
       const { store, calls, close } = countedStore();
       const jobs = Array.from({ length: 5 }, () => ({ job: makeJob(), smsc: makeSmscId() }));
@@ -551,7 +576,8 @@ describe('StatusStore (DynamoDB Local)', () => {
           ),
         );
         // Assess
-        expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 1, TransactWriteItems: 5, PutItem: 5 });
+        // No transaction: it bills each item twice (docs/architecture.md §5 rule 6).
+        expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 1, UpdateItem: 5, PutItem: 10 });
         for (const { job, smsc } of jobs) {
           expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'DELIVERED' } } });
         }
@@ -576,7 +602,7 @@ describe('StatusStore (DynamoDB Local)', () => {
         // Assess
         expect(first).toEqual({ outcome: 'applied', messageId: job.id, status: 'SUBMITTED' });
         expect(second).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
-        expect(calls.snapshot()).toEqual({ UpdateItem: 1, TransactWriteItems: 1, PutItem: 2 });
+        expect(calls.snapshot()).toEqual({ UpdateItem: 3, PutItem: 3 }); // claim, 2 correlations, message, 2 receipts
       } finally {
         close();
       }
@@ -597,7 +623,7 @@ describe('StatusStore (DynamoDB Local)', () => {
       expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { status: 'DELIVERED' } } });
     });
 
-    it('takes a receipt that overtook the submit response into the same single write', async () => {
+    it('takes a receipt that overtook the submit response into the message\'s write', async () => {
       // Prepare
       const { store, calls, close } = countedStore();
       const job = makeJob();
@@ -609,29 +635,66 @@ describe('StatusStore (DynamoDB Local)', () => {
         await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
         // Assess
         expect(early).toEqual({ outcome: 'parked' });
-        expect(calls.snapshot()).toEqual({ UpdateItem: 2, TransactWriteItems: 1 }); // claim, park, record
+        expect(calls.snapshot()).toEqual({ UpdateItem: 3, GetItem: 1, PutItem: 1 }); // claim, look, park, correlation, message
         expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', history: [{ status: 'SUBMITTING' }, { status: 'SUBMITTED' }, { status: 'DELIVERED' }] });
       } finally {
         close();
       }
     });
 
-    it('waits for a receipt being parked at that moment and takes it into the same single write', async () => {
-      // Prepare
-      const { store, calls, close } = countedStore();
+    // The accepted record is two writes (correlation, then message); a receipt on another task can
+    // fall between them. Both orders, forced by holding the accepting task's writes at a gate.
+    it('applies a receipt that reads the correlation before the message is written, and the record keeps it', async () => {
+      // Prepare: task A's message write waits until task B has applied the receipt.
+      const gate = heldCalls((name, input) => name === 'PutItem' && input.Item?.['id']?.S === job.id);
+      const taskA = makeStore({ client: gate.client });
+      const taskB = makeStore();
       const job = makeJob();
       const smsc = makeSmscId();
       try {
-        await store.claim(job, claimOpts('task-a'));
-        // Act: the receipt's park is on the wire when the response is recorded.
-        const early = store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
-        await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
-        // Assess
-        expect(await early).toEqual({ outcome: 'parked' });
-        expect(calls.snapshot()).toEqual({ UpdateItem: 2, TransactWriteItems: 1 });
-        expect((await getItem(store, job.id)).status).toBe('DELIVERED');
+        await taskA.claim(job, claimOpts('task-a'));
+        // Act
+        const recording = taskA.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+        await gate.held;
+        const outcome = await taskB.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys);
+        gate.release();
+        await recording;
+        // Assess: B wrote the receipt to the part before A's record; A's write, refused on its version, re-read and kept it.
+        expect(outcome).toMatchObject({ outcome: 'applied', messageId: job.id });
+        const item = await getItem(taskA, job.id);
+        expect(item).toMatchObject({ status: 'DELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'DELIVERED' } } });
+        expect(item.openShard).toBeUndefined();
+        expect(item.history.filter((h) => h.status === 'DELIVERED')).toHaveLength(1);
       } finally {
-        close();
+        gate.client.destroy();
+      }
+    });
+
+    it('applies a receipt parked just after the correlation is written, before the message is', async () => {
+      // Prepare: B finds no correlation; A points it; B's park then returns it; A's message write waits for B.
+      const gateA = heldCalls((name, input) => name === 'PutItem' && input.Item?.['id']?.S === job.id);
+      const gateB = heldCalls((name) => name === 'UpdateItem');
+      const taskA = makeStore({ client: gateA.client });
+      const taskB = makeStore({ client: gateB.client });
+      const job = makeJob();
+      const smsc = makeSmscId();
+      try {
+        await taskA.claim(job, claimOpts('task-a'));
+        // Act
+        const receipt = taskB.recordReceipt(makeReceipt(smsc.smscMessageId, 'UNDELIVERED'), smsc.keys);
+        await gateB.held; // B looked and found nothing; its park is held
+        const recording = taskA.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+        await gateA.held; // A's correlation is written; its message write is held
+        gateB.release();
+        const outcome = await receipt;
+        gateA.release();
+        await recording;
+        // Assess
+        expect(outcome).toMatchObject({ outcome: 'applied', messageId: job.id });
+        expect(await getItem(taskA, job.id)).toMatchObject({ status: 'UNDELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'UNDELIVERED' } } });
+      } finally {
+        gateA.client.destroy();
+        gateB.client.destroy();
       }
     });
 

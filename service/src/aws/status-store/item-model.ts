@@ -52,9 +52,10 @@
  *
  * ### Calls
  * A single-part job usually costs: a share of one BatchExecuteStatement (the claims of a receive),
- * one TransactWriteItems (correlation + message) and, for its receipt on this task, one PutItem.
- * Everything else (another task's receipt, a receipt ahead of its response, a version conflict) takes
- * the longer, always-safe path through the correlation item and a read-modify-write.
+ * one UpdateItem per correlation key and one PutItem of the message (no transaction: it would bill
+ * every item twice), and, for its receipt on this task, one PutItem; on another task, a GetItem of
+ * the correlation first. A receipt ahead of its response, or a version conflict, takes the longer,
+ * always-safe path through the correlation item and a read-modify-write.
  *
  * ### MO — `id` = `MO#` + UUID
  * `kind` = `MO`, `from`, `to`, `text` (decoded per DCS), `dataCoding` (N), `parts` (N), `receivedAt` (ISO-8601).

@@ -4,15 +4,7 @@
  * writes to one item never race each other, and a cache of the items it wrote last, so the usual
  * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2).
  */
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
-  type DynamoDBClient,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../../errors.js';
 import type { StatusItem } from '../../core/message-state.js';
 import { Expr, fromItem, key, toItem } from '../item-codec.js';
@@ -133,26 +125,6 @@ export class ItemWriter {
       }
     }
     throw new StoreError(`update of ${id} lost ${MAX_CONFLICT_RETRIES} version races in a row`);
-  }
-
-  /**
-   * `next` (the item's new state, `version` one past `current`'s) put together with `others` in one
-   * TransactWriteItems, conditional on the version `current` has. False when a condition failed
-   * (the caller takes its longer path); call it inside `serially(next.id, …)`.
-   */
-  async putWith(current: StatusItem, next: StatusItem, others: TransactWriteItem[], what: string): Promise<boolean> {
-    const x = new Expr();
-    const items = [...others, { Put: { TableName: this.#table, Item: toItem(next), ConditionExpression: `${x.n('version')} = ${x.v(current.version)}`, ...x.params() } }];
-    try {
-      await this.#client.send(new TransactWriteItemsCommand({ TransactItems: items }));
-    } catch (err) {
-      if (!(err instanceof TransactionCanceledException)) throw new StoreError(`${what} of ${next.id} failed`, { cause: err });
-      if (err.CancellationReasons?.at(-1)?.Code === 'ConditionalCheckFailed') this.#recent.delete(next.id);
-      this.#logger?.debug({ messageId: next.id, reasons: err.CancellationReasons?.map((r) => r.Code) }, `${what} in one write refused; going step by step`);
-      return false;
-    }
-    this.remember(next);
-    return true;
   }
 
   /** PutItem unless the id exists; false when it does. */

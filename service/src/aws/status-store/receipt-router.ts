@@ -1,12 +1,14 @@
 /**
  * Where a receipt goes (docs/architecture.md §5 rule 6). A receipt for a part this task recorded
- * (most of them) is applied to its message in one write, found through an in-memory route; any
- * other is appended to its correlation items in one atomic update that also returns them, so either
- * the receipt sees the part's correlation or the record of the part sees the receipt: a racing pair
+ * (most of them) is applied to its message in one write, found through an in-memory route. Any
+ * other first reads its exact key's correlation: when that names a message (the usual case, a
+ * receipt on another task's receiver a second after the submit), it is applied there. Otherwise it
+ * is appended to its correlation items in one atomic update that also returns them, so either the
+ * receipt sees the part's correlation or the record of the part sees the receipt: a racing pair
  * never loses it. Of several parts whose keys a receipt shares, the exact match wins
  * (`core/receipt-keys.ts`); a receipt whose two ids disagree goes by the one a submit is known under.
  */
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { within } from '../../clock.js';
 import { isFinal, STATUS_RANK, type MessageStatus, type Receipt } from '../../domain.js';
 import { StoreError } from '../../errors.js';
@@ -24,6 +26,9 @@ export type ReceiptOutcome =
   /** Matched, but changed nothing (duplicate, stale, or the message item is gone). */
   | { outcome: 'ignored'; messageId: string };
 
+/** #apply's outcome, which also tells a message item that is gone. */
+type Applied = ReceiptOutcome | { outcome: 'missing'; messageId: string };
+
 /** Where a receipt with one of `keys` goes, once `recorded` resolves true. */
 export interface Route {
   messageId: string;
@@ -34,13 +39,6 @@ export interface Route {
   /** Set once `recorded` has resolved. */
   settled: boolean;
   settle(recorded: boolean): void;
-}
-
-/** A correlation key of an accepted part, with the receipts this task parked under it (as they read back). */
-export interface KeyToPoint {
-  k: string;
-  part: number;
-  parked: Receipt[] | undefined;
 }
 
 /** What the router needs: the table, the message writer, and its limits. */
@@ -73,10 +71,6 @@ export class ReceiptRouter {
    * only spares a receipt arriving here the extra write and the race with its own recordAccepted.
    */
   readonly #routes = new Map<string, Route>();
-  /** Receipts this task parked under correlation keys no message had yet: the whole list, as it read back. */
-  readonly #parked = new Map<string, Receipt[]>();
-  /** Parks in flight from this task, by key: a recordAccepted for the key waits for them to land first. */
-  readonly #parking = new Map<string, Promise<unknown>>();
 
   constructor(options: ReceiptRouterOptions) {
     this.#client = options.client;
@@ -129,49 +123,22 @@ export class ReceiptRouter {
       const outcome = await this.#apply(route.messageId, route.part, r, now);
       // A final receipt ends the part; later copies of it find the correlation item instead.
       if (isFinal(r.status)) for (const k of keys) if (this.#routes.get(k) === route) this.#routes.delete(k);
-      return outcome;
+      if (outcome.outcome !== 'missing') return outcome;
+    } else if (route === undefined) {
+      // A read costs a fifth of a write: parking (a write per key) is kept for the receipts whose
+      // part is not recorded yet. The exact key first, as parking's answer would be taken.
+      const known = await this.#correlationOf(keys[0] ?? '');
+      if (known !== undefined) {
+        const outcome = await this.#apply(known.messageId, known.part, r, now);
+        if (outcome.outcome !== 'missing') return outcome;
+      }
     }
-    const parking = Promise.all(keys.map((k) => this.#park(k, r, now)));
-    for (const k of keys) this.#parking.set(k, parking);
-    const found = await parking.finally(() => {
-      for (const k of keys) if (this.#parking.get(k) === parking) this.#parking.delete(k);
-    });
+    // No part known for it yet, or its message item is gone: the receipt is stored on its correlations.
+    const found = await Promise.all(keys.map((k) => this.#park(k, r, now)));
     const match = found.find((c) => c !== undefined);
     if (match === undefined) return { outcome: 'parked' };
-    return this.#apply(match.messageId, match.part, r, now);
-  }
-
-  /**
-   * The keys of accepted parts with the receipts this task parked under them, once the parks in
-   * flight for those keys have landed (a receipt that overtook the response is taken along).
-   */
-  async keysToPoint(parts: readonly AcceptedPart[]): Promise<KeyToPoint[]> {
-    await Promise.all(parts.flatMap((p) => p.keys.map((k) => this.#parking.get(k)?.catch(() => undefined))));
-    return parts.flatMap((p) => p.keys.map((k) => ({ k, part: p.part, parked: this.#parked.get(k) })));
-  }
-
-  /**
-   * The transaction item that points a correlation at (messageId, part), on condition that it holds
-   * only the receipts we know of (none, or those this task parked) and no other message: one more,
-   * or a key that belonged to another message, needs the step-by-step path.
-   */
-  pointInTransaction(messageId: string, { k, part, parked }: KeyToPoint, now: number): TransactWriteItem {
-    const x = new Expr();
-    const noOthers = parked === undefined ? `attribute_not_exists(${x.n('receipts')})` : `size(${x.n('receipts')}) = ${x.v(parked.length)}`;
-    return {
-      Update: {
-        TableName: this.#table,
-        Key: key(CORRELATION_PREFIX + k),
-        UpdateExpression: this.#pointCorrelation(x, messageId, part, now),
-        ConditionExpression: `${noOthers} AND (attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(messageId)})`,
-        ...x.params(),
-      },
-    };
-  }
-
-  /** The parked lists of these keys went into a recorded message. */
-  forgetParked(keys: readonly string[]): void {
-    for (const k of keys) this.#parked.delete(k);
+    const outcome = await this.#apply(match.messageId, match.part, r, now);
+    return outcome.outcome === 'missing' ? { outcome: 'ignored', messageId: match.messageId } : outcome;
   }
 
   /**
@@ -179,10 +146,9 @@ export class ReceiptRouter {
    * were parked under them. A key another message held is taken over (SMSC ids wrap around), but
    * its receipts stay that message's.
    */
-  async pointStepByStep(messageId: string, parts: readonly AcceptedPart[], now: number): Promise<ParkedReceipt[]> {
+  async pointCorrelations(messageId: string, parts: readonly AcceptedPart[], now: number): Promise<ParkedReceipt[]> {
     const parked: ParkedReceipt[] = [];
     for (const p of parts) {
-      this.forgetParked(p.keys);
       const olds = await Promise.all(p.keys.map((k, i) => this.#correlate(k, messageId, p.part, now, i > 0)));
       for (const old of olds) {
         if (old === undefined) continue;
@@ -208,17 +174,22 @@ export class ReceiptRouter {
    * are parked, so whichever submit is recorded later finds it.
    */
   async #whichIdIsKnown(keys: string[], alternativeKeys: string[]): Promise<string[]> {
-    const known = async (ks: string[]): Promise<boolean> => {
-      if (this.#findRoute(ks) !== undefined) return true;
-      const item = await this.#writer.getRaw(CORRELATION_PREFIX + (ks[0] ?? ''));
-      return typeof item?.['messageId'] === 'string';
-    };
+    const known = async (ks: string[]): Promise<boolean> => this.#findRoute(ks) !== undefined || (await this.#correlationOf(ks[0] ?? '')) !== undefined;
     if (await known(keys)) return keys;
     if (await known(alternativeKeys)) return alternativeKeys;
     return [...keys, ...alternativeKeys.filter((k) => !keys.includes(k))];
   }
 
-  async #apply(messageId: string, part: number, r: Receipt, now: number): Promise<ReceiptOutcome> {
+  /** The part correlation key `k` points at (consistent read), or undefined when it points at none. */
+  async #correlationOf(k: string): Promise<{ messageId: string; part: number } | undefined> {
+    const item = await this.#writer.getRaw(CORRELATION_PREFIX + k);
+    const messageId = item?.['messageId'];
+    if (typeof messageId !== 'string') return undefined;
+    const part = item?.['part'];
+    return { messageId, part: typeof part === 'number' ? part : 1 };
+  }
+
+  async #apply(messageId: string, part: number, r: Receipt, now: number): Promise<Applied> {
     let changed = false;
     const result = await this.#writer.mutate(messageId, (item) => {
       if (item === undefined) return undefined;
@@ -228,7 +199,7 @@ export class ReceiptRouter {
     });
     if (result === undefined) {
       this.#logger?.warn({ messageId, smscMessageId: r.smscMessageId }, 'receipt for a message item that no longer exists');
-      return { outcome: 'ignored', messageId };
+      return { outcome: 'missing', messageId };
     }
     return changed ? { outcome: 'applied', messageId, status: result.status } : { outcome: 'ignored', messageId };
   }
@@ -272,11 +243,7 @@ export class ReceiptRouter {
     }
   }
 
-  /**
-   * Appends the receipt to correlation key `k`; returns the correlation when it names a message.
-   * When it does not, the receipts now parked there are remembered, so that this task's
-   * recordAccepted can take them in its single write.
-   */
+  /** Appends the receipt to correlation key `k`; returns the correlation when it names a message. */
   async #park(k: string, r: Receipt, now: number): Promise<{ messageId: string; part: number } | undefined> {
     const x = new Expr();
     try {
@@ -291,15 +258,8 @@ export class ReceiptRouter {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const item = fromItem<{ messageId?: string; part?: number; receipts?: unknown[] }>(out.Attributes);
-      if (item?.messageId === undefined) {
-        const stored = item?.receipts ?? [];
-        const receipts = this.#receipts(stored);
-        // Only a list we can read whole is worth carrying; otherwise recordAccepted goes step by step.
-        if (receipts.length === stored.length) setBounded(this.#parked, k, receipts, this.#maxRoutes);
-        return undefined;
-      }
-      return { messageId: item.messageId, part: item.part ?? 1 };
+      const item = fromItem<{ messageId?: string; part?: number }>(out.Attributes);
+      return item?.messageId === undefined ? undefined : { messageId: item.messageId, part: item.part ?? 1 };
     } catch (err) {
       throw new StoreError(`parking a receipt under ${k} failed`, { cause: err });
     }

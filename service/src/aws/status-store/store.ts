@@ -71,9 +71,6 @@ export interface StatusStoreOptions {
   finalStatusTimeoutHours?: number;
 }
 
-/** Items in one TransactWriteItems; more (a long message with ambiguous ids) goes step by step. */
-const MAX_TRANSACT_ITEMS = 25;
-
 /** DynamoDB adapter for message status and correlation items, and reads of MO items (see `item-model.ts`). */
 export class StatusStore {
   readonly #client: Pick<DynamoDBClient, 'send'>;
@@ -155,17 +152,23 @@ export class StatusStore {
    * lower than it already is) and the claim is cleared. Safe to repeat, and safe when a receipt for
    * the message is applied concurrently.
    *
-   * Usually one TransactWriteItems: the correlations, on condition that they hold no receipt but
-   * those this task parked there (applied in the same write), and the message, on condition of the
-   * version this task last wrote. When a condition fails, step by step: each correlation swapped in
-   * (returning what was parked), then the message.
+   * Two single-item writes, not one transaction (a transaction bills every item twice,
+   * docs/architecture.md §5 rule 6): each correlation is pointed at the part in an update that
+   * returns what was parked there, then the message is written with those receipts applied, on
+   * condition of the version this task last wrote. A receipt parked after the first write sees the
+   * correlation and applies itself to the message; one parked before it is returned by it.
    */
   async recordAccepted(id: string, owner: string, parts: AcceptedPart[], totalParts: number): Promise<void> {
     if (parts.some((p) => p.keys.length === 0)) throw new StoreError('recordAccepted: every part needs at least one correlation key', { retryable: false });
     const now = this.#clock();
     const routes = parts.map((p) => this.#router.expect(id, p));
     try {
-      if (!(await this.#acceptInOneWrite(id, owner, parts, totalParts, now))) await this.#acceptStepByStep(id, owner, parts, totalParts, now);
+      const parked = await this.#router.pointCorrelations(id, parts, now);
+      await this.#writer.mutate(id, (current) => {
+        if (current === undefined) this.#logger?.warn({ messageId: id, owner }, 'recordAccepted for a message that was never claimed');
+        else this.#noteExpiredLease(current, owner);
+        return withAccepted(current ?? skeletonItem(id, this.#at(now)), parts, parked, totalParts, this.#at(now), this.#finalStatus);
+      });
       for (const r of routes) r.settle(true);
     } catch (err) {
       for (const r of routes) r.settle(false);
@@ -180,32 +183,6 @@ export class StatusStore {
    */
   expectAccepted(id: string, part: AcceptedPart): void {
     this.#router.expect(id, part);
-  }
-
-  /** The single-write path of recordAccepted; false when it could not be used or a condition failed. */
-  #acceptInOneWrite(id: string, owner: string, parts: AcceptedPart[], totalParts: number, now: number): Promise<boolean> {
-    if (parts.reduce((n, p) => n + p.keys.length, 0) + 1 > MAX_TRANSACT_ITEMS) return Promise.resolve(false);
-    return this.#writer.serially(id, async () => {
-      const correlations = await this.#router.keysToPoint(parts);
-      const current = this.#writer.cached(id);
-      if (current === undefined) return false;
-      const parked = correlations.flatMap((c) => (c.parked ?? []).map((receipt) => ({ part: c.part, receipt })));
-      this.#noteExpiredLease(current, owner);
-      const next = { ...withAccepted(current, parts, parked, totalParts, this.#at(now), this.#finalStatus), version: current.version + 1 };
-      const points = correlations.map((c) => this.#router.pointInTransaction(id, c, now));
-      if (!(await this.#writer.putWith(current, next, points, 'recordAccepted'))) return false;
-      this.#router.forgetParked(correlations.map((c) => c.k));
-      return true;
-    });
-  }
-
-  async #acceptStepByStep(id: string, owner: string, parts: AcceptedPart[], totalParts: number, now: number): Promise<void> {
-    const parked = await this.#router.pointStepByStep(id, parts, now);
-    await this.#writer.mutate(id, (current) => {
-      if (current === undefined) this.#logger?.warn({ messageId: id, owner }, 'recordAccepted for a message that was never claimed');
-      else this.#noteExpiredLease(current, owner);
-      return withAccepted(current ?? skeletonItem(id, this.#at(now)), parts, parked, totalParts, this.#at(now), this.#finalStatus);
-    });
   }
 
   /** Our lease ran out and another task holds it now; what the SMSC accepted is still recorded. */
