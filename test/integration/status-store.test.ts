@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MessageStatus, type ErrorDetail, type Job, type Receipt, type ReceiptStatus } from '../../service/src/domain.js';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { MoStore } from '../../service/src/aws/mo-store.js';
 import { StatusStore, type ClaimOptions, type StatusItem } from '../../service/src/aws/status-store/index.js';
 import { useLocalAws, uniqueName } from '../support/aws.js';
@@ -358,6 +358,38 @@ describe('StatusStore (DynamoDB Local)', () => {
         expect(toHex).toEqual({ outcome: 'applied', messageId: hexJob.id, status: 'DELIVERED' });
       });
     }
+
+    it('stores one correlation item per part, and a receipt in the other rendering still finds it, on another task', async () => {
+      // Prepare: the response gave hex, the receipts on task B give decimal (as some SMSCs do).
+      const { hex } = collidingIds();
+      const decimal = BigInt(`0x${hex}`).toString(10);
+      const taskA = makeStore();
+      const job = makeJob();
+      await taskA.claim(job, claimOpts('task-a'));
+      await taskA.recordAccepted(job.id, 'task-a', [{ part: 1, smscMessageId: hex, keys: smscIdKeys(hex) }], 1);
+      // Act
+      const outcome = await makeStore().recordReceipt(makeReceipt(decimal, 'DELIVERED'), smscIdKeys(decimal));
+      // Assess
+      expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
+      const [exact, reading] = smscIdKeys(hex).map((k) => `SMSCID#${k}`);
+      expect((await aws.dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: exact as string } }, ConsistentRead: true }))).Item).toBeDefined();
+      expect((await aws.dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { id: { S: reading as string } }, ConsistentRead: true }))).Item).toBeUndefined();
+    });
+
+    it('applies a receipt in the other rendering that overtook its hex response when the part is recorded', async () => {
+      // Prepare
+      const { hex } = collidingIds();
+      const decimal = BigInt(`0x${hex}`).toString(10);
+      const store = makeStore();
+      const job = makeJob();
+      await store.claim(job, claimOpts('task-a'));
+      // Act
+      const early = await makeStore().recordReceipt(makeReceipt(decimal, 'UNDELIVERED'), smscIdKeys(decimal));
+      await store.recordAccepted(job.id, 'task-a', [{ part: 1, smscMessageId: hex, keys: smscIdKeys(hex) }], 1);
+      // Assess
+      expect(early).toEqual({ outcome: 'parked' });
+      expect(await getItem(store, job.id)).toMatchObject({ status: 'UNDELIVERED', parts: { 1: { smscMessageId: hex, status: 'UNDELIVERED' } } });
+    });
 
     it('applies a receipt whose TLV id is corrupted through the text id that matches a submit', async () => {
       // Prepare

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bestMatch, exactKey, KeyIndex, matchKeys, MAX_KEY_LENGTH, smscIdKeys } from '../../service/src/core/receipt-keys.js';
+import { bestMatch, candidateExactKeys, exactKey, KeyIndex, keysOfExact, matchKeys, MAX_KEY_LENGTH, smscIdKeys } from '../../service/src/core/receipt-keys.js';
 
 const numRuns = Number(process.env['PROPERTY_RUNS'] ?? 300);
 
@@ -194,6 +194,47 @@ describe('exactKey', () => {
       }),
       { numRuns: numRuns * 3 },
     );
+  });
+});
+
+describe('candidateExactKeys and keysOfExact', () => {
+  /** Ids as SMSCs render them: one value in hex (either case) or decimal, with leading zeros, near the 2^128 bound, or opaque. */
+  const ids = fc.oneof(
+    fc.tuple(fc.bigInt({ min: 0n, max: (1n << 130n) }), fc.constantFrom(10, 16), fc.nat({ max: 3 }), fc.boolean()).map(([v, radix, zeros, upper]) => {
+      const s = '0'.repeat(zeros) + v.toString(radix);
+      return upper ? s.toUpperCase() : s;
+    }),
+    fc.constantFrom('123', '291', '1A2B', '6699', '186A0', '100000', '00100000', '1048576', 'abc', 'ABC', '2748'),
+    fc.string({ maxLength: 12 }),
+  );
+
+  it('finds a part by its exact key exactly when the receipt matches it, whatever the renderings', () => {
+    fc.assert(
+      fc.property(ids, ids, (part, receipt) => {
+        // Act
+        const candidates = candidateExactKeys(smscIdKeys(receipt));
+        // Assess: one stored key per part loses no match and finds no false one.
+        expect(candidates.includes(smscIdKeys(part)[0] as string)).toBe(matchKeys(smscIdKeys(receipt), smscIdKeys(part)) !== undefined);
+        expect(candidates.length).toBeLessThanOrEqual(4);
+      }),
+      { numRuns: numRuns * 10 },
+    );
+  });
+
+  it('gives back every key of a part from its exact key', () => {
+    fc.assert(
+      fc.property(ids, (id) => {
+        expect(keysOfExact(smscIdKeys(id)[0] as string)).toEqual(smscIdKeys(id));
+      }),
+      { numRuns: numRuns * 10 },
+    );
+  });
+
+  it('looks for a hex response under the hex rendering of a decimal receipt', () => {
+    // 0x1A2B = 6699: the receipt's own keys, then the exact key of 1a2b; 26265 is 0x6699, whose exact key is d:6699 again.
+    expect(candidateExactKeys(smscIdKeys('6699'))).toEqual(['d:6699', 'd:26265', 'x:1a2b']);
+    expect(candidateExactKeys(smscIdKeys('1A2B'))).toEqual(['x:1a2b', 'd:6699']);
+    expect(candidateExactKeys(smscIdKeys('order-7'))).toEqual(['s:order-7']);
   });
 });
 

@@ -81,6 +81,35 @@ export function exactKey(id: string): string {
   return bounded(`s:${significant.toLowerCase()}`);
 }
 
+/**
+ * The keys of the part whose exact key is `exact`: smscIdKeys of the id it stands for (the id
+ * normalised, which has the same readings). A correlation item is stored under its part's exact key
+ * only, and this gives back the rest, for {@link bestMatch}.
+ */
+export function keysOfExact(exact: string): string[] {
+  if (exact.startsWith('d:') || exact.startsWith('x:')) return smscIdKeys(exact.slice(2));
+  return [exact];
+}
+
+/**
+ * Every key that is the exact key of some part a receipt with `receiptKeys` matches
+ * ({@link matchKeys}), receipt keys first: the receipt's own keys (the part's exact key equals one
+ * of them), and for each `d:` key the exact key of the hex rendering of that value (the part's
+ * reading equals it: a decimal receipt for a hex response). So a part stores one correlation item,
+ * under its exact key, and a receipt looks under at most four (docs/architecture.md §5 rule 6).
+ */
+export function candidateExactKeys(receiptKeys: readonly string[]): string[] {
+  const out = [...receiptKeys];
+  for (const k of receiptKeys) {
+    if (!k.startsWith('d:')) continue;
+    const value = BigInt(k.slice(2));
+    if (value >= NUMERIC_LIMIT) continue;
+    const candidate = exactKey(value.toString(16));
+    if (!out.includes(candidate)) out.push(candidate);
+  }
+  return out;
+}
+
 /** How a receipt's keys match a part's: the same id (`exact`), or another rendering of its number (`reading`). */
 export type KeyMatch = 'exact' | 'reading';
 

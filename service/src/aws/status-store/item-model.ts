@@ -45,10 +45,12 @@
  * ### CORRELATION — `id` = `SMSCID#` + key
  * `kind` = `CORRELATION`, `messageId` (S), `part` (N), `receipts` (L of receipts as received;
  * receipts that arrived before the submit response was recorded wait here and are applied when it
- * is). Keys come exact first, then numeric readings of the id (see `AcceptedPart.keys`): a part's
- * exact key always points at it (SMSC ids wrap around), a reading only when no other message holds
- * that key, and a receipt looks at its exact key first — so when two ids share a reading, each
- * receipt still finds its own message.
+ * is). One item per accepted part, under the part's exact key (`AcceptedPart.keys[0]`), which always
+ * points at it (SMSC ids wrap around). A receipt looks under every key that can be the exact key of
+ * a part it matches (`candidateExactKeys`: its own keys, and the hex rendering of each decimal one;
+ * at most four), its own exact key first, and of several found takes the best match — so when two
+ * ids share a reading, each receipt still finds its own message. A receipt parked before its part is
+ * recorded is parked under all of them (items with `receipts` and no `messageId`).
  *
  * ### Calls
  * A single-part job usually costs: a share of one BatchExecuteStatement (the claims of a receive),

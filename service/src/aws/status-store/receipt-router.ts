@@ -8,12 +8,12 @@
  * never loses it. Of several parts whose keys a receipt shares, the exact match wins
  * (`core/receipt-keys.ts`); a receipt whose two ids disagree goes by the one a submit is known under.
  */
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { within } from '../../clock.js';
 import { isFinal, STATUS_RANK, type MessageStatus, type Receipt } from '../../domain.js';
 import { StoreError } from '../../errors.js';
 import { expiresAt, withReceipt, type AcceptedPart, type FinalStatusRule, type ParkedReceipt } from '../../core/message-state.js';
-import { bestMatch } from '../../core/receipt-keys.js';
+import { bestMatch, candidateExactKeys, keysOfExact } from '../../core/receipt-keys.js';
 import { Expr, fromItem, key } from '../item-codec.js';
 import { CORRELATION_PREFIX, ItemKind } from './item-model.js';
 import { setBounded, type ItemWriter, type StoreLogger, type TableAccess } from './item-writer.js';
@@ -25,6 +25,13 @@ export type ReceiptOutcome =
   | { outcome: 'parked' }
   /** Matched, but changed nothing (duplicate, stale, or the message item is gone). */
   | { outcome: 'ignored'; messageId: string };
+
+/** A correlation item that names a part: under which key, and the part. */
+interface Correlation {
+  key: string;
+  messageId: string;
+  part: number;
+}
 
 /** #apply's outcome, which also tells a message item that is gone. */
 type Applied = ReceiptOutcome | { outcome: 'missing'; messageId: string };
@@ -126,40 +133,56 @@ export class ReceiptRouter {
       if (outcome.outcome !== 'missing') return outcome;
     } else if (route === undefined) {
       // A read costs a fifth of a write: parking (a write per key) is kept for the receipts whose
-      // part is not recorded yet. The exact key first, as parking's answer would be taken.
-      const known = await this.#correlationOf(keys[0] ?? '');
+      // part is not recorded yet.
+      const known = await this.#lookUp(keys);
       if (known !== undefined) {
         const outcome = await this.#apply(known.messageId, known.part, r, now);
         if (outcome.outcome !== 'missing') return outcome;
       }
     }
-    // No part known for it yet, or its message item is gone: the receipt is stored on its correlations.
-    const found = await Promise.all(keys.map((k) => this.#park(k, r, now)));
-    const match = found.find((c) => c !== undefined);
+    // No part known for it yet, or its message item is gone: the receipt is stored under every key
+    // a matching part's correlation can have, so whichever part records later finds it.
+    const keysToPark = candidateExactKeys(keys);
+    const found = await Promise.all(keysToPark.map((k) => this.#park(k, r, now)));
+    const match = this.#best(keys, found);
     if (match === undefined) return { outcome: 'parked' };
     const outcome = await this.#apply(match.messageId, match.part, r, now);
     return outcome.outcome === 'missing' ? { outcome: 'ignored', messageId: match.messageId } : outcome;
   }
 
   /**
-   * Points every key of the parts at (messageId, part), one update each; returns the receipts that
-   * were parked under them. A key another message held is taken over (SMSC ids wrap around), but
-   * its receipts stay that message's.
+   * Points each part's exact key at (messageId, part), one update each; returns the receipts that
+   * were parked there. One item per part: a receipt rendering the id otherwise looks under the
+   * exact keys its match could have (`candidateExactKeys`). A key another message held is taken
+   * over (SMSC ids wrap around), but its receipts stay that message's.
    */
   async pointCorrelations(messageId: string, parts: readonly AcceptedPart[], now: number): Promise<ParkedReceipt[]> {
+    const olds = await Promise.all(parts.map((p) => this.#correlate(p.keys[0] ?? '', messageId, p.part, now)));
     const parked: ParkedReceipt[] = [];
-    for (const p of parts) {
-      const olds = await Promise.all(p.keys.map((k, i) => this.#correlate(k, messageId, p.part, now, i > 0)));
-      for (const old of olds) {
-        if (old === undefined) continue;
-        if (old.messageId !== undefined && old.messageId !== messageId) {
-          this.#logger?.warn({ messageId, previous: old.messageId, part: p.part }, 'SMSC message id reused; correlation moved');
-          continue;
-        }
-        for (const receipt of old.receipts) parked.push({ part: p.part, receipt });
+    parts.forEach((p, i) => {
+      const old = olds[i];
+      if (old === undefined) return;
+      if (old.messageId !== undefined && old.messageId !== messageId) {
+        this.#logger?.warn({ messageId, previous: old.messageId, part: p.part }, 'SMSC message id reused; correlation moved');
+        return;
       }
-    }
+      for (const receipt of old.receipts) parked.push({ part: p.part, receipt });
+    });
     return parked;
+  }
+
+  /** The part a receipt belongs to by the correlation items (consistent reads): its exact key first, which no other can beat. */
+  async #lookUp(keys: string[]): Promise<Correlation | undefined> {
+    const [exact, ...others] = candidateExactKeys(keys);
+    const first = await this.#correlationOf(exact ?? '');
+    if (first !== undefined) return first;
+    return this.#best(keys, await Promise.all(others.map((k) => this.#correlationOf(k))));
+  }
+
+  /** Of the correlations found under a receipt's candidate keys, the one {@link bestMatch} picks. */
+  #best(keys: string[], found: (Correlation | undefined)[]): Correlation | undefined {
+    const named = found.filter((c): c is Correlation => c !== undefined);
+    return bestMatch(keys, named, (c) => keysOfExact(c.key))?.value;
   }
 
   /** The route of `keys`: the one recorded under the same exact key first, then a reading's. */
@@ -181,12 +204,12 @@ export class ReceiptRouter {
   }
 
   /** The part correlation key `k` points at (consistent read), or undefined when it points at none. */
-  async #correlationOf(k: string): Promise<{ messageId: string; part: number } | undefined> {
+  async #correlationOf(k: string): Promise<Correlation | undefined> {
     const item = await this.#writer.getRaw(CORRELATION_PREFIX + k);
     const messageId = item?.['messageId'];
     if (typeof messageId !== 'string') return undefined;
     const part = item?.['part'];
-    return { messageId, part: typeof part === 'number' ? part : 1 };
+    return { key: k, messageId, part: typeof part === 'number' ? part : 1 };
   }
 
   async #apply(messageId: string, part: number, r: Receipt, now: number): Promise<Applied> {
@@ -216,17 +239,15 @@ export class ReceiptRouter {
    * Points correlation key `k` at (messageId, part); returns the item as it was before. A `reading`
    * (not the part's exact key) is left alone when another message holds it, and then returns undefined.
    */
-  async #correlate(k: string, messageId: string, part: number, now: number, reading: boolean): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
+  async #correlate(k: string, messageId: string, part: number, now: number): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
     const x = new Expr();
     const update = this.#pointCorrelation(x, messageId, part, now);
-    const condition = reading ? { ConditionExpression: `attribute_not_exists(${x.n('messageId')}) OR ${x.n('messageId')} = ${x.v(messageId)}` } : {};
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(CORRELATION_PREFIX + k),
           UpdateExpression: update,
-          ...condition,
           ...x.params(),
           ReturnValues: 'ALL_OLD',
         }),
@@ -235,16 +256,12 @@ export class ReceiptRouter {
       if (old === undefined) return undefined;
       return { ...(old.messageId === undefined ? {} : { messageId: old.messageId }), receipts: this.#receipts(old.receipts) };
     } catch (err) {
-      if (reading && err instanceof ConditionalCheckFailedException) {
-        this.#logger?.debug({ messageId, key: k }, 'a reading of this SMSC id belongs to another message; left to it');
-        return undefined;
-      }
       throw new StoreError(`correlation of ${k} failed`, { cause: err });
     }
   }
 
   /** Appends the receipt to correlation key `k`; returns the correlation when it names a message. */
-  async #park(k: string, r: Receipt, now: number): Promise<{ messageId: string; part: number } | undefined> {
+  async #park(k: string, r: Receipt, now: number): Promise<Correlation | undefined> {
     const x = new Expr();
     try {
       const out = await this.#client.send(
@@ -259,7 +276,7 @@ export class ReceiptRouter {
         }),
       );
       const item = fromItem<{ messageId?: string; part?: number }>(out.Attributes);
-      return item?.messageId === undefined ? undefined : { messageId: item.messageId, part: item.part ?? 1 };
+      return item?.messageId === undefined ? undefined : { key: k, messageId: item.messageId, part: item.part ?? 1 };
     } catch (err) {
       throw new StoreError(`parking a receipt under ${k} failed`, { cause: err });
     }
