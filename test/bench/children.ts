@@ -51,12 +51,13 @@ export interface Child {
 }
 
 /**
- * Forks `file` (relative to the repository root) under tsx with an IPC channel; resolves once the
- * child is ready. The child is killed when this process exits, whatever the reason.
+ * Forks `file` (relative to the repository root, or to `root`: another checkout, whose own
+ * node_modules and tsx then resolve) under tsx with an IPC channel; resolves once the child is
+ * ready. The child is killed when this process exits, whatever the reason.
  */
-export function startChild(file: string, opts: { execArgv?: string[]; readyTimeoutMs?: number } = {}): Promise<Child> {
+export function startChild(file: string, opts: { execArgv?: string[]; readyTimeoutMs?: number; root?: string } = {}): Promise<Child> {
   const child: ChildProcess = fork(file, [], {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -1,6 +1,6 @@
 /** The markdown of the cost scenario (report.ts holds the others'). */
 import type { CostResult, CostRun } from './cost.js';
-import { COMPONENTS } from './cost-price.js';
+import { COMPONENTS, type Priced } from './cost-price.js';
 
 const n = (v: number | null | undefined, digits = 0): string =>
   v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -31,6 +31,78 @@ const byCommand = (counts: Record<string, number>): string =>
     .map(([c, v]) => `${SHORT[c] ?? c} ${n(v, 3)}`)
     .join(' · ') || '–';
 
+const ratio = (after: number | null | undefined, before: number | null | undefined): number | null =>
+  after === null || after === undefined || before === null || before === undefined || !Number.isFinite(after) || !Number.isFinite(before) || before === 0 ? null : after / before;
+const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+const overloaded = (r: CostRun): boolean => r.receiptRedeliveries > 0 || r.matching.unknownWrites > 0 || r.aborted !== undefined;
+
+/** USD per million of what issue 14 asks to cut: DynamoDB (writes, index writes, reads, storage) and EventBridge. */
+export function dynamoDbAndEventBridge(p: Priced): number {
+  const u = p.usdPerMillion;
+  return u.dynamodbWrites + u.dynamodbIndexWrites + u.dynamodbReads + u.dynamodbStorage + u.eventBridge;
+}
+
+/** The publisher's two components when only final statuses are published. */
+const publisherFinal = (r: CostRun): number => r.publishFinal.priced.usdPerMillion.eventBridge + r.publishFinal.priced.usdPerMillion.lambda;
+
+export interface ComparisonRow {
+  label: string;
+  before: string;
+  after: string;
+  /** After ÷ before, when both are figures and before is not 0. */
+  ratio: number | null;
+}
+
+/** One scenario run before and after: each component, the DynamoDB + EventBridge share, write units, calls and CPU. */
+export function comparisonRows(before: CostRun, after: CostRun): ComparisonRow[] {
+  const share = (v: number, p: Priced): string => `${usd(v)} (${n((v / p.total) * 100, 0)} %)`;
+  const ddbEb = { before: dynamoDbAndEventBridge(before.priced), after: dynamoDbAndEventBridge(after.priced), afterFinal: dynamoDbAndEventBridge(after.publishFinal.priced) };
+  const wru = (r: CostRun): number => r.units.tableWriteUnits + r.units.indexWriteUnits;
+  return [
+    ...COMPONENTS.map((k) => ({ label: k.label, before: usd(before.priced.usdPerMillion[k.key]), after: usd(after.priced.usdPerMillion[k.key]), ratio: ratio(after.priced.usdPerMillion[k.key], before.priced.usdPerMillion[k.key]) })),
+    { label: '**total**', before: `**${usd(before.priced.total)}**`, after: `**${usd(after.priced.total)}**`, ratio: ratio(after.priced.total, before.priced.total) },
+    { label: '**DynamoDB (writes + index writes + reads + storage) + EventBridge** (share of total)', before: share(ddbEb.before, before.priced), after: share(ddbEb.after, after.priced), ratio: ratio(ddbEb.after, ddbEb.before) },
+    {
+      label: 'the same, after with publishStatuses = final statuses (before: every status)',
+      before: share(ddbEb.before, before.priced),
+      after: share(ddbEb.afterFinal, after.publishFinal.priced),
+      ratio: ratio(ddbEb.afterFinal, ddbEb.before),
+    },
+    { label: 'total, after with publishStatuses = final statuses (before: every status)', before: usd(before.priced.total), after: usd(after.publishFinal.priced.total), ratio: ratio(after.publishFinal.priced.total, before.priced.total) },
+    {
+      label: 'write units per message: table + indexes',
+      before: `${n(before.units.tableWriteUnits, 2)} + ${n(before.units.indexWriteUnits, 2)}`,
+      after: `${n(after.units.tableWriteUnits, 2)} + ${n(after.units.indexWriteUnits, 2)}`,
+      ratio: ratio(wru(after), wru(before)),
+    },
+    { label: 'DynamoDB calls per message (ratio: all calls)', before: byCommand(before.detail.dynamodbCalls), after: byCommand(after.detail.dynamodbCalls), ratio: ratio(sum(after.detail.dynamodbCalls), sum(before.detail.dynamodbCalls)) },
+    { label: 'CPU ms per job, less idle', before: n(before.cpu.msPerJob, 2), after: n(after.cpu.msPerJob, 2), ratio: ratio(after.cpu.msPerJob, before.cpu.msPerJob) },
+  ];
+}
+
+/** Per scenario, its `before` run beside this checkout's (matched by key). */
+export function comparisonMarkdown(c: CostResult): string {
+  if (!c.before || !c.beforeRev) return '';
+  const rev = c.beforeRev;
+  const tables = c.runs.flatMap((after) => {
+    const before = c.before?.find((b) => b.spec.key === after.spec.key);
+    if (!before) return [];
+    const rows = comparisonRows(before, after).map((r) => [r.label, r.before, r.after, r.ratio === null ? '–' : n(r.ratio, 3)]);
+    const flagged = [before, after].filter(overloaded).map((r) => (r === before ? 'before' : 'after'));
+    return [
+      table([`${after.spec.label}: USD per million messages`, `before (\`${rev.rev}\`)`, 'after (this checkout)', 'after ÷ before'], rows),
+      ...(flagged.length > 0 ? [`Overloaded here (see above): ${flagged.join(' and ')}.`] : []),
+    ];
+  });
+  return [
+    `### Before/after: \`${rev.rev}\` (${rev.commit.slice(0, 9)}) → this checkout, run alternately in this invocation`,
+    '',
+    'Each scenario ran first with the service of the older commit (tasks forked from a worktree of it, this checkout\'s bench code), then with this checkout\'s, each on a fresh DynamoDB Local; stand-ins, producer and stream analysis are this checkout\'s for both. Both priced at every status published unless the row says otherwise.',
+    '',
+    tables.join('\n\n'),
+  ].join('\n');
+}
+
 export function costMarkdown(c: CostResult): string {
   const runs = c.runs;
   const head = (first: string): string[] => [first, ...runs.map((r) => r.spec.label)];
@@ -40,6 +112,8 @@ export function costMarkdown(c: CostResult): string {
     ...COMPONENTS.map((k) => row(k.label, (r) => usd(r.priced.usdPerMillion[k.key]))),
     row('**total**', (r) => `**${usd(r.priced.total)}**`),
     row('of which grows with traffic', (r) => usd(r.priced.variable)),
+    row('EventBridge + Lambda, publishStatuses = final statuses', (r) => usd(publisherFinal(r))),
+    row('total, publishStatuses = final statuses', (r) => usd(r.publishFinal.priced.total)),
   ]);
   const counts = table(head('per message'), [
     row('SMS parts', (r) => n(r.units.parts, 0)),
@@ -84,10 +158,10 @@ export function costMarkdown(c: CostResult): string {
     .map(([cmd, x]) => `${cmd} ${n(x.ours / x.reported, 3)} (${n(x.calls)} calls)`)
     .join(', ');
   const unmatched = runs.reduce((s, r) => s + r.matching.unmatchedWrites + r.matching.unmatchedRecords, 0);
-  const overloaded = runs.filter((r) => r.receiptRedeliveries > 0 || r.matching.unknownWrites > 0 || r.aborted !== undefined).map((r) => r.spec.label);
+  const flagged = [...runs.map((r) => ({ r, side: '' })), ...(c.before ?? []).map((r) => ({ r, side: ' (before)' }))].filter((x) => overloaded(x.r)).map((x) => `${x.r.spec.label}${x.side}`);
   const a = c.assumptions;
   return [
-    `## 5. Cost per million messages (${d.tasks} tasks × (${d.txBindsPerTask} TX + ${d.rxBindsPerTask} RX) at ${d.mpsPerBind} msg/s per bind; ${c.prices.region}, ${c.prices.note})`,
+    `## 5. Cost per million messages (${d.tasks} tasks × (${d.txBindsPerTask} TX + ${d.rxBindsPerTask} RX) at ${d.mpsPerBind} msg/s per bind; ${c.prices.region}, ${c.prices.note})${c.beforeRev ? `: this checkout's runs (before/after \`${c.beforeRev.rev}\` below)` : ''}`,
     '',
     money,
     '',
@@ -98,13 +172,14 @@ export function costMarkdown(c: CostResult): string {
     'Write and read units: computed by DynamoDB\'s rules from the requests and the table stream\'s before/after images (transactions 2×, index writes included, refused writes billed). ' +
       `Ours ÷ DynamoDB Local's own ConsumedCapacity, for the calls it reports: ${crossCheck || 'none reported'} (it reports nothing for PartiQL batches or refused writes, and bills a transaction as a whole, not 2 units per item). ` +
       `Writes and stream records that did not pair up: ${n(unmatched)}.`,
-    ...(overloaded.length > 0
+    ...(flagged.length > 0
       ? [
-          `**Overloaded here:** ${overloaded.join('; ')}: receipts were resent (refused by a task, or not answered in time), writes had an unknown outcome (timed out, or retried by the SDK), or the run was cut short, because the local stand-ins could not keep up; their DynamoDB and SQS figures include the retries and races that caused. Compare such runs with care.`,
+          `**Overloaded here:** ${flagged.join('; ')}: receipts were resent (refused by a task, or not answered in time), writes had an unknown outcome (timed out, or retried by the SDK), or the run was cut short, because the local stand-ins could not keep up; their DynamoDB and SQS figures include the retries and races that caused. Compare such runs with care.`,
         ]
       : []),
     `"At full rate": the fixed hourly costs and the Lambda batching are for the deployment sending ${d.tasks * d.txBindsPerTask * d.mpsPerBind} parts/s; at a lower rate the hourly rows grow in proportion. ` +
       `Assumed, not measured: ${a.streamShards} stream shards, ${a.putEventsMs} ms per PutEvents call + ${a.invocationBaseMs} ms per invocation, ` +
       `${a.packetHeaderBytes} header bytes × ${a.packetsPerRecord} packets per TLS record, items kept ${d.ttlDays} days (TTL). CPU: the tasks' processes on this machine over the measured window, less their idle rate measured just before it.`,
+    ...(c.before ? ['', comparisonMarkdown(c)] : []),
   ].join('\n');
 }

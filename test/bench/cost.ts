@@ -14,18 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
-import type { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { createSqsClient } from '../../service/src/aws/queue.js';
-import type { DynamoDBRecord } from '../../service/src/lambdas/dynamodb-stream.js';
-import { createHandler, toEvent } from '../../service/src/lambdas/stream-publisher.js';
 import { createMessagesTable, createQueues, localAwsEnv, type LocalAwsEndpoints } from '../../service/src/local/emulators.js';
 import type { ProduceResult } from './aws-child.js';
 import { startChild, type Child } from './children.js';
+import { prepareBefore, type BeforeTree } from './cost-before.js';
 import type { TaskStatus, TaskWindow } from './cost-child.js';
 import { billCalls, type DdbBill, type DdbCall, type StreamRec } from './cost-bill.js';
 import { startCountingLink, type LinkCounts } from './cost-link.js';
-import { lambdaBatch, priceMessage, type Priced, type UnitsPerMessage } from './cost-price.js';
-import { indexEntryBytes, itemSize, putEventsEntrySize, type Image, type IndexDef } from './ddb-units.js';
+import { priceMessage, type Priced, type UnitsPerMessage } from './cost-price.js';
+import { FINAL_STATUSES, publishing, type PublisherUnits } from './cost-publish.js';
+import { indexEntryBytes, itemSize, type Image, type IndexDef } from './ddb-units.js';
 import { partsOf, benchJob, type JobMix } from './jobs.js';
 import { warmUpDynamoDb } from './floor.js';
 import { pollUntil, sleep } from './load.js';
@@ -79,6 +78,11 @@ export interface CostRun {
   dynamoDbLocalMs: number | null;
   units: UnitsPerMessage;
   priced: Priced;
+  /**
+   * The same run priced as if cdk.json had `publishStatuses` = the final statuses only: the
+   * publisher's units recounted over the records that filter lets through (the rest as `units`).
+   */
+  publishFinal: { statuses: readonly string[]; units: PublisherUnits; priced: Priced };
   /** Per message, beside the units. */
   detail: {
     dynamodbCalls: Record<string, number>;
@@ -110,6 +114,9 @@ export interface CostResult {
   deployment: typeof DEPLOYMENT;
   assumptions: typeof ASSUMPTIONS;
   runs: CostRun[];
+  /** With `--before <rev>`: the commit whose service the `before` runs ran (each just before its run in `runs`, same spec). */
+  beforeRev?: { rev: string; commit: string };
+  before?: CostRun[];
 }
 
 interface Stack {
@@ -141,19 +148,39 @@ const DYNAMODB_WARMUP_MS = 5_000;
 
 const runId = (): string => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 
-/** All runs, or those whose keys are given. */
-export async function runCost(profile: BenchProfile['cost'], log: (line: string) => void, keys?: readonly string[]): Promise<CostResult> {
-  const stack = await startStack();
+/**
+ * All runs, or those whose keys are given. With `before` (a git revision), each spec runs twice,
+ * one after the other: first with the tasks forked from a worktree of that revision (cost-before.ts;
+ * its service, this checkout's bench code), then with this checkout's; everything else, the
+ * stand-ins and the analysis included, is this checkout's for both.
+ */
+export async function runCost(profile: BenchProfile['cost'], log: (line: string) => void, keys?: readonly string[], opts: { before?: string } = {}): Promise<CostResult> {
+  let tree: BeforeTree | undefined;
+  let stack: Stack | undefined;
   try {
+    if (opts.before !== undefined) {
+      tree = await prepareBefore(opts.before);
+      log(`cost: before = ${opts.before} (${tree.commit.slice(0, 9)}), worktree ${tree.root}`);
+    }
+    stack = await startStack();
     const runs: CostRun[] = [];
+    const before: CostRun[] = [];
+    const logRun = (run: CostRun, side: string): void =>
+      log(`cost ${run.spec.label}${side} (DynamoDB Local ${run.dynamoDbLocalMs} ms before): $${round(run.priced.total, 2)} per million (${round(run.units.tableWriteUnits + run.units.indexWriteUnits, 2)} WRU/msg), ${run.done}/${run.spec.jobs} done${run.aborted ? ` (aborted: ${run.aborted})` : ''}`);
     for (const spec of costSpecs(profile).filter((s) => keys === undefined || keys.includes(s.key))) {
+      if (tree) {
+        const old = await oneRun(stack, spec, profile, tree.root);
+        logRun(old, ` [before ${tree.rev}]`);
+        before.push(old);
+      }
       const run = await oneRun(stack, spec, profile);
-      log(`cost ${spec.label} (DynamoDB Local ${run.dynamoDbLocalMs} ms before): $${round(run.priced.total, 2)} per million (${round(run.units.tableWriteUnits + run.units.indexWriteUnits, 2)} WRU/msg), ${run.done}/${spec.jobs} done${run.aborted ? ` (aborted: ${run.aborted})` : ''}`);
+      logRun(run, tree ? ' [after]' : '');
       runs.push(run);
     }
-    return { prices: PRICES, deployment: DEPLOYMENT, assumptions: ASSUMPTIONS, runs };
+    return { prices: PRICES, deployment: DEPLOYMENT, assumptions: ASSUMPTIONS, runs, ...(tree && { beforeRev: { rev: tree.rev, commit: tree.commit }, before }) };
   } finally {
-    await stopStack(stack);
+    if (stack) await stopStack(stack);
+    tree?.remove();
   }
 }
 
@@ -217,16 +244,17 @@ async function produceAndWait(
  * its stop must not reach the next run): warm-up jobs of the same kind first, unmeasured; then the
  * tasks' idle CPU for IDLE_MS; then the measured window.
  */
-async function oneRun(stack: Stack, spec: CostSpec, profile: BenchProfile['cost']): Promise<CostRun> {
+async function oneRun(stack: Stack, spec: CostSpec, profile: BenchProfile['cost'], root?: string): Promise<CostRun> {
   const local = await startLocalAws(stack);
   try {
-    return await measure(stack, local, spec, profile);
+    return await measure(stack, local, spec, profile, root);
   } finally {
     await stopLocalAws(stack, local);
   }
 }
 
-async function measure(stack: Stack, local: LocalAws, spec: CostSpec, profile: BenchProfile['cost']): Promise<CostRun> {
+/** `root`: the checkout whose test/bench/cost-child.ts (and so whose service) the tasks run; this one by default. */
+async function measure(stack: Stack, local: LocalAws, spec: CostSpec, profile: BenchProfile['cost'], root?: string): Promise<CostRun> {
   const id = runId();
   const prefix = `c${id}`;
   const table = `cost-${id}`;
@@ -265,7 +293,7 @@ async function measure(stack: Stack, local: LocalAws, spec: CostSpec, profile: B
     MESSAGES_TABLE: table,
     HEALTH_PORT: '0',
   };
-  const tasks = await Promise.all(Array.from({ length: DEPLOYMENT.tasks }, () => startChild('test/bench/cost-child.ts')));
+  const tasks = await Promise.all(Array.from({ length: DEPLOYMENT.tasks }, () => startChild('test/bench/cost-child.ts', root === undefined ? {} : { root })));
   let idleCpuMicros = 0;
   let calls: DdbCall[] = [];
   let windows: TaskWindow[] = [];
@@ -372,31 +400,6 @@ export function toStreamRec(r: _Record): StreamRec {
   return rec;
 }
 
-/**
- * The stream publisher's filter at the default deployment (infra/constructs/stream-publisher.ts,
- * every status published): MESSAGE and OPTOUT items, and new MO items.
- */
-function reachesLambda(r: _Record): boolean {
-  const kind = kindOf(r.dynamodb?.NewImage as Image | undefined);
-  return kind === 'MESSAGE' || kind === 'OPTOUT' || (kind === 'MO' && r.eventName === 'INSERT');
-}
-
-/** PutEvents calls the real handler makes over these records in batches of `batch`. */
-async function putEventsCalls(records: DynamoDBRecord[], batch: number): Promise<number> {
-  let calls = 0;
-  const bus = {
-    send: (command: PutEventsCommand) => {
-      calls += 1;
-      const entries = command.input.Entries ?? [];
-      return Promise.resolve({ FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: String(i) })) });
-    },
-  };
-  const handler = createHandler({ eventBridge: bus as never, busName: 'bench', log: { error: () => undefined } });
-  const size = Math.max(1, Math.round(batch));
-  for (let i = 0; i < records.length; i += size) await handler({ Records: records.slice(i, i + size) });
-  return calls;
-}
-
 interface RawRun {
   probeMs: number;
   jobIds: string[];
@@ -458,19 +461,9 @@ async function summarise(spec: CostSpec, raw: RawRun): Promise<CostRun> {
     for (const ix of raw.indexes) storageIndex += indexEntryBytes(image, ix);
   }
 
-  const toLambda = raw.records.filter(reachesLambda);
-  let events = 0;
-  let eventBytes = 0;
-  for (const r of toLambda) {
-    const entry = toEvent(r as DynamoDBRecord, 'bench');
-    if (entry === undefined) continue;
-    const bytes = putEventsEntrySize(entry);
-    events += Math.max(1, Math.ceil(bytes / 65_536));
-    eventBytes += bytes;
-  }
-  const lambdaRecords = per(toLambda.length);
-  const batch = lambdaBatch(lambdaRecords, partsPerMessage).recordsPerInvocation;
-  const putEvents = toLambda.length > 0 ? await putEventsCalls(toLambda as DynamoDBRecord[], Math.min(DEPLOYMENT.streamBatchSize, batch)) : 0;
+  // The publisher at the default (every status), and with publishStatuses = the final statuses.
+  const published = await publishing(raw.records, jobs, partsPerMessage);
+  const publishedFinal = (await publishing(raw.records, jobs, partsPerMessage, FINAL_STATUSES)).units;
 
   const serviceSqs: Record<string, number> = {};
   let serviceSqsBilled = 0;
@@ -491,10 +484,7 @@ async function summarise(spec: CostSpec, raw: RawRun): Promise<CostRun> {
     storageTableBytes: per(storageTable),
     storageIndexBytes: per(storageIndex),
     sqsRequests: per(serviceSqsBilled + producerRequests),
-    lambdaRecords,
-    putEventsCallsPerRecord: toLambda.length > 0 ? putEvents / toLambda.length : 0,
-    events: per(events),
-    eventBytes: per(eventBytes),
+    ...published.units,
     smppBytes: per(raw.smpp.upBytes + raw.smpp.downBytes),
     smppTlsRecords: per(raw.smpp.upRecords + raw.smpp.downRecords),
     sqsBytes: per(sqsBytes),
@@ -519,13 +509,18 @@ async function summarise(spec: CostSpec, raw: RawRun): Promise<CostRun> {
     dynamoDbLocalMs: round(raw.probeMs, 2),
     units: Object.fromEntries(Object.entries(units).map(([k, v]) => [k, r4(v)])) as unknown as UnitsPerMessage,
     priced: priceMessage(units),
+    publishFinal: {
+      statuses: FINAL_STATUSES,
+      units: Object.fromEntries(Object.entries(publishedFinal).map(([k, v]) => [k, r4(v)])) as unknown as PublisherUnits,
+      priced: priceMessage({ ...units, ...publishedFinal }),
+    },
     detail: {
       dynamodbCalls: Object.fromEntries(Object.entries(raw.bill.byCommand).map(([c, b]) => [c, r4(per(b.calls))])),
       indexWriteUnits: Object.fromEntries(Object.entries(raw.bill.indexWriteUnits).map(([c, u]) => [c, r4(per(u))])),
       refusedWrites: r4(per(raw.bill.refusedWrites)),
       sqsRequests: { service: Object.fromEntries(Object.entries(serviceSqs).map(([c, u]) => [c, r4(u)])), producer: r4(per(producerRequests)) },
       streamRecords: r4(per(raw.records.length)),
-      putEventsCalls: r4(per(putEvents)),
+      putEventsCalls: r4(published.putEventsCalls),
       smpp: raw.smpp,
     },
     crossCheck: Object.fromEntries(

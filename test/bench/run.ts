@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runCost, type CostResult } from './cost.js';
+import { costSpecs, runCost, type CostResult } from './cost.js';
 import { costMarkdown } from './cost-report.js';
 import { runE2e, type E2eResult } from './e2e.js';
 import { runEngine, type EngineMeasure, type EngineRow } from './engine.js';
@@ -33,23 +33,46 @@ type Scenario = (typeof SCENARIOS)[number];
 
 const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 
-function parseArgs(argv: string[]): { profile: BenchProfile; only: Set<Scenario> } {
+interface Args {
+  profile: BenchProfile;
+  only: Set<Scenario>;
+  /** Cost scenario: also run each spec with the service of this git revision, just before this checkout's (cost-before.ts). */
+  before?: string;
+  /** Cost scenario: only these specs (keys of costSpecs). */
+  costOnly?: string[];
+}
+
+function parseArgs(argv: string[]): Args {
   let quick = false;
   const only = new Set<Scenario>();
+  let before: string | undefined;
+  let costOnly: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') quick = true;
+    else if (arg === '--before') {
+      before = argv[++i];
+      if (!before || before.startsWith('--')) throw new Error('--before takes a git revision (a commit, tag or branch)');
+    } else if (arg === '--cost-only') costOnly = (argv[++i] ?? '').split(',').filter((k) => k !== '');
     else if (arg === '--only') {
       for (const name of (argv[++i] ?? '').split(',')) {
         if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only takes ${SCENARIOS.join(', ')} (comma-separated); got "${name}"`);
         only.add(name as Scenario);
       }
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak,cost,priority,tool]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak,cost,priority,tool] [--before <git-rev>] [--cost-only <cost keys>]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
-  return { profile: quick ? PROFILES.quick : PROFILES.full, only: only.size > 0 ? only : new Set(SCENARIOS) };
+  const profile = quick ? PROFILES.quick : PROFILES.full;
+  if (costOnly !== undefined) {
+    const keys = costSpecs(profile.cost).map((s) => s.key);
+    const wrong = costOnly.filter((k) => !keys.includes(k));
+    if (costOnly.length === 0 || wrong.length > 0) throw new Error(`--cost-only takes ${keys.join(', ')} (comma-separated); got "${wrong.join(',')}"`);
+  }
+  const scenarios = only.size > 0 ? only : new Set(SCENARIOS);
+  if ((before !== undefined || costOnly !== undefined) && !scenarios.has('cost')) throw new Error('--before and --cost-only are for the cost scenario: add it to --only');
+  return { profile, only: scenarios, ...(before !== undefined && { before }), ...(costOnly !== undefined && { costOnly }) };
 }
 
 function header(profile: BenchProfile): BenchHeader {
@@ -88,7 +111,7 @@ interface BenchResults {
 }
 
 async function main(): Promise<void> {
-  const { profile, only } = parseArgs(process.argv.slice(2));
+  const { profile, only, before, costOnly } = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const head = header(profile);
   log(`${profile.name} run: ${[...only].join(', ')}`);
@@ -104,7 +127,7 @@ async function main(): Promise<void> {
   soak?.catch(() => undefined);
   if (only.has('e2e')) results.e2e = await runE2e(profile.e2e, log);
   // Counts, not timings: beside the soak's light load, as end to end.
-  if (only.has('cost')) results.cost = await runCost(profile.cost, log);
+  if (only.has('cost')) results.cost = await runCost(profile.cost, log, costOnly, before === undefined ? {} : { before });
   // Latencies of seconds against tens of seconds, paced by the bind: the soak's light load does not move them.
   if (only.has('priority')) results.priority = await runPriority(profile.name, log);
   if (soak) {

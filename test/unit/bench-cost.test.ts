@@ -1,15 +1,22 @@
 /**
- * The cost bench's arithmetic (test/bench/ddb-units.ts, cost-bill.ts, cost-link.ts, cost-price.ts):
- * DynamoDB's size and billing rules on hand-computed items, the matching of calls to stream
- * records, the TLS record counter, the dollars, and that the priced deployment is the one infra/
- * deploys by default.
+ * The cost bench's arithmetic (test/bench/ddb-units.ts, cost-bill.ts, cost-link.ts, cost-price.ts,
+ * cost-publish.ts, cost-report.ts): DynamoDB's size and billing rules on hand-computed items, the
+ * matching of calls to stream records, the TLS record counter, the dollars, the stream publisher's
+ * filter with and without `publishStatuses`, the before/after table, and that the priced
+ * deployment is the one infra/ deploys by default.
  */
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { describe, expect, it } from 'vitest';
 import { SMPP_CONNECTOR_DEFAULTS } from '../../infra/constructs/smpp-connector.js';
 import { SERVICE_DEFAULTS } from '../../service/src/config.js';
+import { toEvent } from '../../service/src/lambdas/stream-publisher.js';
+import type { DynamoDBRecord } from '../../service/src/lambdas/dynamodb-stream.js';
+import type { CostRun } from '../bench/cost.js';
 import { billCalls, type DdbCall, type StreamRec } from '../bench/cost-bill.js';
 import { TlsRecordCounter } from '../bench/cost-link.js';
 import { lambdaBatch, priceMessage, type UnitsPerMessage } from '../bench/cost-price.js';
+import { FINAL_STATUSES, publishing, reachesLambda } from '../bench/cost-publish.js';
+import { comparisonMarkdown, comparisonRows, costMarkdown, dynamoDbAndEventBridge } from '../bench/cost-report.js';
 import {
   billWrite,
   callReadUnits,
@@ -24,7 +31,7 @@ import {
   type IndexDef,
   type WriteOutcome,
 } from '../bench/ddb-units.js';
-import { DEPLOYMENT } from '../bench/prices.js';
+import { ASSUMPTIONS, DEPLOYMENT, PRICES } from '../bench/prices.js';
 
 const S = (s: string) => ({ S: s });
 const N = (n: string) => ({ N: n });
@@ -248,5 +255,170 @@ describe('dollars', () => {
       gb: DEPLOYMENT.taskMemoryGb,
       ttl: DEPLOYMENT.ttlDays,
     });
+  });
+});
+
+/** Units of a message that costs nothing per message. */
+const ZERO: UnitsPerMessage = {
+  ...{ parts: 1, tableWriteUnits: 0, indexWriteUnits: 0, readUnits: 0, storageTableBytes: 0, storageIndexBytes: 0, sqsRequests: 0, lambdaRecords: 0 },
+  ...{ putEventsCallsPerRecord: 0, events: 0, eventBytes: 0, smppBytes: 0, smppTlsRecords: 0, sqsBytes: 0, logBytes: 0, logLines: 0 },
+};
+
+describe('the stream publisher with publishStatuses', () => {
+  let seq = 0;
+  const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', newImage: Image | undefined, oldImage?: Image): _Record => {
+    const id = (newImage ?? oldImage)?.['id'] ?? S('?');
+    seq += 1;
+    return {
+      eventName,
+      dynamodb: {
+        Keys: { id } as never,
+        SequenceNumber: String(seq),
+        ApproximateCreationDateTime: new Date(1_800_000_000_000 + seq),
+        ...(newImage && { NewImage: newImage as never }),
+        ...(oldImage && { OldImage: oldImage as never }),
+      },
+    };
+  };
+  const message = (id: string, status: string, version: number): Image => ({ id: S(id), kind: S('MESSAGE'), status: S(status), to: S('+6591234567'), segments: N('1'), version: N(String(version)) });
+  /** A single-part message with a receipt, as the stream shows it: claim, accepted submit, receipt; and a correlation item beside it. */
+  const lifecycle = (id: string): _Record[][] => [
+    [record('INSERT', message(id, 'SUBMITTING', 1)), record('INSERT', { id: S(`SMSCID#${id}`), kind: S('CORRELATION'), messageId: S(id) })],
+    [record('MODIFY', message(id, 'SUBMITTED', 2), message(id, 'SUBMITTING', 1))],
+    [record('MODIFY', message(id, 'DELIVERED', 3), message(id, 'SUBMITTED', 2))],
+  ];
+  /** Two messages, their changes interleaved in stream order. */
+  const stream = (): _Record[] => {
+    const [a, b] = [lifecycle('job-a'), lifecycle('job-b')];
+    return a.flatMap((step, i) => [...step, ...(b[i] ?? [])]);
+  };
+
+  it('takes the final statuses from the domain: every status ranked final, none before', () => {
+    expect([...FINAL_STATUSES].sort()).toEqual(['DELETED', 'DELIVERED', 'EXPIRED', 'FAILED', 'INVALID', 'REJECTED', 'UNDELIVERED', 'UNKNOWN']);
+  });
+
+  it('lets MESSAGE items through by their new status when statuses are given, OPTOUT items and new MO items regardless', () => {
+    const submitted = record('MODIFY', message('m', 'SUBMITTED', 2), message('m', 'SUBMITTING', 1));
+    const delivered = record('MODIFY', message('m', 'DELIVERED', 3), message('m', 'SUBMITTED', 2));
+    const optOut = record('INSERT', { id: S('OPTOUT#x'), kind: S('OPTOUT'), state: S('out') });
+    const moNew = record('INSERT', { id: S('MO#1'), kind: S('MO') });
+    const moDone = record('MODIFY', { id: S('MO#1'), kind: S('MO'), doneAt: S('x') }, { id: S('MO#1'), kind: S('MO') });
+    const correlation = record('INSERT', { id: S('SMSCID#x'), kind: S('CORRELATION') });
+    const removed = record('REMOVE', undefined, message('m', 'DELIVERED', 3));
+    const all = [submitted, delivered, optOut, moNew, moDone, correlation, removed];
+    expect(all.map((r) => reachesLambda(r))).toEqual([true, true, true, true, false, false, false]);
+    expect(all.map((r) => reachesLambda(r, FINAL_STATUSES))).toEqual([false, true, true, true, false, false, false]);
+    expect(reachesLambda(record('INSERT', { id: S('m'), kind: S('MESSAGE') }), FINAL_STATUSES)).toBe(false); // no status: the filter's match fails
+  });
+
+  it('recounts records, events, their bytes and PutEvents calls per message over what the filter lets through', async () => {
+    const records = stream();
+    const every = await publishing(records, 2, 1);
+    // 3 status changes each; the handler never puts two changes of one item in one call: 3 calls.
+    expect(every.units.lambdaRecords).toBe(3);
+    expect(every.units.events).toBe(3);
+    expect([every.putEventsCalls, every.units.putEventsCallsPerRecord]).toEqual([1.5, 0.5]);
+    const final = await publishing(records, 2, 1, FINAL_STATUSES);
+    expect(final.units.lambdaRecords).toBe(1);
+    expect(final.units.events).toBe(1);
+    expect([final.putEventsCalls, final.units.putEventsCallsPerRecord]).toEqual([0.5, 0.5]);
+    const delivered = records.filter((r) => r.dynamodb?.NewImage?.['status']?.S === 'DELIVERED');
+    const bytes = delivered.reduce((n, r) => n + putEventsEntrySize(toEvent(r as DynamoDBRecord, 'bench') ?? {}), 0);
+    expect(final.units.eventBytes).toBe(bytes / 2);
+    expect(every.units.eventBytes).toBeGreaterThan(final.units.eventBytes * 2);
+  });
+
+  it('prices final-only publishing at one event per message instead of three, everything else as counted', async () => {
+    const records = stream();
+    const base = { ...ZERO, tableWriteUnits: 10 };
+    const every = priceMessage({ ...base, ...(await publishing(records, 2, 1)).units });
+    const final = priceMessage({ ...base, ...(await publishing(records, 2, 1, FINAL_STATUSES)).units });
+    const archive = (bytes: number): number => (bytes / 2 ** 30) * (PRICES.eventBridge.archivePerGb + PRICES.eventBridge.archiveStoragePerGbMonth * (DEPLOYMENT.archiveDays / ASSUMPTIONS.daysPerMonth)) * 1e6;
+    const finalUnits = (await publishing(records, 2, 1, FINAL_STATUSES)).units;
+    expect(final.usdPerMillion.eventBridge).toBeCloseTo(1 * PRICES.eventBridge.perMillionEvents + archive(finalUnits.eventBytes), 10);
+    expect(every.usdPerMillion.eventBridge - final.usdPerMillion.eventBridge).toBeGreaterThan(2 * PRICES.eventBridge.perMillionEvents);
+    expect(final.usdPerMillion.lambda).toBeLessThan(every.usdPerMillion.lambda);
+    expect(final.usdPerMillion.dynamodbWrites).toBe(every.usdPerMillion.dynamodbWrites);
+  });
+});
+
+describe('the before/after table', () => {
+  const priced = (u: Partial<UnitsPerMessage>) => priceMessage({ ...ZERO, ...u });
+  const run = (o: { key?: string; units: Partial<UnitsPerMessage>; final: Partial<UnitsPerMessage>; calls: Record<string, number>; cpu: number | null; redeliveries?: number }): CostRun =>
+    ({
+      spec: { key: o.key ?? 'gsm7', label: 'GSM-7, 1 part, receipt', mix: 'gsm7', jobs: 10, receipts: true },
+      parts: 10,
+      done: 10,
+      aborted: undefined,
+      windowS: 1,
+      bindUse: 0.5,
+      receiptRedeliveries: o.redeliveries ?? 0,
+      dynamoDbLocalMs: 1,
+      units: { ...ZERO, ...o.units },
+      priced: priced(o.units),
+      publishFinal: { statuses: FINAL_STATUSES, units: { lambdaRecords: 1, events: 1, eventBytes: 0, putEventsCallsPerRecord: 1 }, priced: priced({ ...o.units, ...o.final }) },
+      detail: { dynamodbCalls: o.calls, indexWriteUnits: {}, refusedWrites: 0, sqsRequests: { service: {}, producer: 0 }, streamRecords: 0, putEventsCalls: 0, smpp: {} as never },
+      crossCheck: {},
+      matching: { unknownWrites: 0, unknownApplied: 0, unmatchedWrites: 0, unmatchedRecords: 0 },
+      messageItem: { steps: [], final: { min: 0, median: 0, max: 0 } },
+      cpu: { msPerJob: o.cpu, windowMsPerJob: null, idleMsPerTaskSecond: null, taskShareAtFullRate: null },
+      peakRssMb: [],
+      logMessages: {},
+    }) as CostRun;
+  // Before: a transaction of 3 items (6 units) and 3 events; after: 4 plain writes, the same events; final-only: 1 event.
+  const before = run({ units: { tableWriteUnits: 10, indexWriteUnits: 4, events: 3 }, final: { events: 1 }, calls: { TransactWriteItems: 1, PutItem: 1, UpdateItem: 2 }, cpu: 20 });
+  const after = run({ units: { tableWriteUnits: 5, indexWriteUnits: 3, events: 3 }, final: { events: 1 }, calls: { UpdateItem: 2, PutItem: 1 }, cpu: 15 });
+  const rowOf = (rows: ReturnType<typeof comparisonRows>, start: string) => {
+    const row = rows.find((r) => r.label.startsWith(start));
+    if (!row) throw new Error(`no row ${start}`);
+    return row;
+  };
+
+  it('gives each component before, after and after ÷ before, with no ratio where before is 0', () => {
+    const rows = comparisonRows(before, after);
+    const writes = rowOf(rows, 'DynamoDB writes (table)');
+    expect([writes.before, writes.after, writes.ratio]).toEqual(['6.25', '3.13', 0.5]);
+    expect(rowOf(rows, 'DynamoDB reads').ratio).toBeNull();
+    expect(rowOf(rows, '**total**').ratio).toBeCloseTo(after.priced.total / before.priced.total, 10);
+  });
+
+  it('sums DynamoDB and EventBridge, and compares before at the default with after at both publishStatuses', () => {
+    const rows = comparisonRows(before, after);
+    // before: (10 + 4) × $0.625 + 3 × $1; after: (5 + 3) × $0.625 + 3; final-only: (5 + 3) × $0.625 + 1.
+    expect(dynamoDbAndEventBridge(before.priced)).toBeCloseTo(8.75 + 3, 10);
+    const share = rowOf(rows, '**DynamoDB (writes + index writes + reads + storage) + EventBridge**');
+    expect(share.ratio).toBeCloseTo((5 + 3) / 11.75, 10);
+    expect(share.before).toBe(`11.75 (${Math.round((11.75 / before.priced.total) * 100)} %)`);
+    const final = rowOf(rows, 'the same, after with publishStatuses = final statuses');
+    expect(final.before).toBe(share.before);
+    expect(final.ratio).toBeCloseTo((5 + 1) / 11.75, 10);
+    expect(rowOf(rows, 'total, after with publishStatuses').ratio).toBeCloseTo(after.publishFinal.priced.total / before.priced.total, 10);
+  });
+
+  it('compares write units, DynamoDB calls by command and CPU per job', () => {
+    const rows = comparisonRows(before, after);
+    expect(rowOf(rows, 'write units per message')).toEqual({ label: 'write units per message: table + indexes', before: '10.00 + 4.00', after: '5.00 + 3.00', ratio: 8 / 14 });
+    const calls = rowOf(rows, 'DynamoDB calls per message');
+    expect([calls.before, calls.after, calls.ratio]).toEqual(['Update 2.000 · Transact 1.000 · Put 1.000', 'Update 2.000 · Put 1.000', 0.75]);
+    expect(rowOf(rows, 'CPU ms per job').ratio).toBe(0.75);
+    expect(rowOf(comparisonRows(before, { ...after, cpu: { ...after.cpu, msPerJob: null } }), 'CPU ms per job').ratio).toBeNull();
+  });
+
+  it('prints one table per scenario that ran on both sides, flags an overloaded side, and nothing without --before', () => {
+    const result = { prices: PRICES, deployment: DEPLOYMENT, assumptions: ASSUMPTIONS, runs: [after, { ...after, spec: { ...after.spec, key: 'other', label: 'Other' } }] };
+    expect(comparisonMarkdown(result)).toBe('');
+    expect(costMarkdown(result)).not.toContain('Before/after');
+    const md = comparisonMarkdown({ ...result, beforeRev: { rev: 'e82ea5f', commit: 'e82ea5f0123456789' }, before: [{ ...before, receiptRedeliveries: 2 }] });
+    expect(md).toContain('| GSM-7, 1 part, receipt: USD per million messages | before (`e82ea5f`) | after (this checkout) | after ÷ before |');
+    expect(md).toContain('| DynamoDB writes (table) | 6.25 | 3.13 | 0.500 |');
+    expect(md).toContain('| DynamoDB reads | 0 | 0 | – |');
+    expect(md).not.toContain('Other');
+    expect(md).toContain('Overloaded here (see above): before.');
+  });
+
+  it('adds the final-only publisher and total to the main table', () => {
+    const md = costMarkdown({ prices: PRICES, deployment: DEPLOYMENT, assumptions: ASSUMPTIONS, runs: [after] });
+    const u = after.publishFinal.priced.usdPerMillion;
+    expect(md).toContain(`| EventBridge + Lambda, publishStatuses = final statuses | ${(u.eventBridge + u.lambda).toFixed(2)} |`);
   });
 });
