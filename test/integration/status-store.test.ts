@@ -9,7 +9,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { MoStore } from '../../service/src/aws/mo-store.js';
 import { StatusStore, type ClaimOptions, type StatusItem } from '../../service/src/aws/status-store/index.js';
 import { useLocalAws, uniqueName } from '../support/aws.js';
-import { countCalls, type CallCounter } from '../support/sdk-counter.js';
+import { countCalls, diffCounts, type CallCounter } from '../support/sdk-counter.js';
 import { smscIdKeys } from '../../service/src/core/receipt-keys.js';
 
 const aws = useLocalAws();
@@ -613,6 +613,28 @@ describe('StatusStore (DynamoDB Local)', () => {
         for (const { job, smsc } of jobs) {
           expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'DELIVERED' } } });
         }
+      } finally {
+        close();
+      }
+    });
+
+    it('writes the receipts of a long message that come together in one write', async () => {
+      // Prepare
+      const { store, calls, close } = countedStore();
+      const job = makeJob();
+      const ids = [makeSmscId(), makeSmscId(), makeSmscId()];
+      try {
+        await store.claim(job, claimOpts('task-a', 3));
+        await store.recordAccepted(job.id, 'task-a', ids.map((smsc, i) => ({ part: i + 1, ...smsc })), 3);
+        const before = calls.snapshot();
+        // Act
+        const outcomes = await Promise.all(ids.map((smsc) => store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys)));
+        // Assess: one PutItem for the three, and each caller told what it stored.
+        expect(diffCounts(calls.snapshot(), before)).toEqual({ PutItem: 1 });
+        expect(outcomes).toEqual(ids.map(() => ({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' })));
+        const item = await getItem(store, job.id);
+        expect(Object.values(item.parts).map((p) => p.status)).toEqual(['DELIVERED', 'DELIVERED', 'DELIVERED']);
+        expect(item.history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'DELIVERED']);
       } finally {
         close();
       }

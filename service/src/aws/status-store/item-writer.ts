@@ -41,6 +41,8 @@ export class ItemWriter {
   readonly #recent = new Map<string, StatusItem>();
   /** Tail of the writes queued per MESSAGE id: this task's writes to one item go one at a time, never racing each other. */
   readonly #writing = new Map<string, Promise<unknown>>();
+  /** Per MESSAGE id, the changes waiting for its next write: those that queue up meanwhile join them. */
+  readonly #waiting = new Map<string, { changes: Change[]; written: Promise<StatusItem | undefined> }>();
 
   constructor(access: TableAccess) {
     this.#client = access.client;
@@ -94,18 +96,40 @@ export class ItemWriter {
    * Read-modify-write of a MESSAGE item, guarded by `version`; retried on conflict. `change` gets a
    * copy of the item (undefined when absent) and returns the item to write, or undefined for no write.
    * Returns what is stored afterwards (undefined when absent and nothing was written).
+   *
+   * Changes that queue up while a write to the item is in flight go out together in its next write,
+   * each applied to what the one before it made (a long message's receipts come together: one
+   * write instead of one each). Every caller gets what that write stored.
    */
-  mutate(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
-    return this.serially(id, () => this.#readModifyWrite(id, change));
+  mutate(id: string, change: Change): Promise<StatusItem | undefined> {
+    const waiting = this.#waiting.get(id);
+    if (waiting !== undefined) {
+      waiting.changes.push(change);
+      return waiting.written;
+    }
+    const changes = [change];
+    const written = this.serially(id, () => {
+      this.#waiting.delete(id);
+      return this.#readModifyWrite(id, (item) => {
+        let out = { item, changed: false };
+        for (const c of changes) {
+          const next = c(out.item === undefined ? undefined : structuredClone(out.item));
+          if (next !== undefined) out = { item: next, changed: true };
+        }
+        return out;
+      });
+    });
+    this.#waiting.set(id, { changes, written });
+    return written;
   }
 
-  async #readModifyWrite(id: string, change: (item: StatusItem | undefined) => StatusItem | undefined): Promise<StatusItem | undefined> {
+  async #readModifyWrite(id: string, compose: (item: StatusItem | undefined) => { item: StatusItem | undefined; changed: boolean }): Promise<StatusItem | undefined> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const cached = attempt === 0 ? this.#recent.get(id) : undefined;
       const current = cached ?? (await this.get(id));
       const version = current?.version;
-      const next = change(current === undefined ? undefined : structuredClone(current));
-      if (next === undefined) return current;
+      const { item: next, changed } = compose(current); // each change gets a copy
+      if (!changed || next === undefined) return current;
       next.version = (version ?? 0) + 1;
       const x = new Expr();
       const condition =
@@ -141,6 +165,9 @@ export class ItemWriter {
     }
   }
 }
+
+/** A change to a MESSAGE item: the item to write, or undefined for no write (see ItemWriter.mutate). */
+type Change = (item: StatusItem | undefined) => StatusItem | undefined;
 
 /** Sets `key` as the newest entry of an insertion-ordered map, dropping the oldest beyond `max` (0: keeps nothing). */
 export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
