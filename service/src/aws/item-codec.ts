@@ -44,6 +44,36 @@ export class Expr {
   }
 }
 
+/** What a status change writes in one UpdateItem (see {@link statusUpdate}). */
+export interface StatusUpdate {
+  /** Attributes set to these values; undefined ones are left out. */
+  set: Record<string, unknown>;
+  /** Attributes set only when the item has none yet. */
+  initial?: Record<string, unknown>;
+  /** Numeric attributes raised by these amounts (from 0 when absent). */
+  add?: Record<string, number>;
+  /** History entries appended (to an empty list when absent). */
+  history: readonly object[];
+  remove?: readonly string[];
+}
+
+/**
+ * The UpdateExpression of a status change made in one UpdateItem: `set`, `initial`, `add`, the
+ * history appended, `version` raised by one, `remove`. The status writers that need no read of the
+ * item (FAILED, opted out, the sweep's UNKNOWN, an operator's retry) share it, so each says only what
+ * it changes and on what condition.
+ */
+export function statusUpdate(x: Expr, u: StatusUpdate): string {
+  const sets = Object.entries(u.set)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${x.n(k)} = ${x.v(v)}`);
+  for (const [k, v] of Object.entries(u.initial ?? {})) sets.push(`${x.n(k)} = if_not_exists(${x.n(k)}, ${x.v(v)})`);
+  for (const [k, by] of Object.entries({ ...u.add, version: 1 })) sets.push(`${x.n(k)} = if_not_exists(${x.n(k)}, ${x.v(0)}) + ${x.v(by)}`);
+  sets.push(`${x.n('history')} = list_append(if_not_exists(${x.n('history')}, ${x.v([])}), ${x.v(u.history)})`);
+  const remove = u.remove !== undefined && u.remove.length > 0 ? ` REMOVE ${u.remove.map((k) => x.n(k)).join(', ')}` : '';
+  return `SET ${sets.join(', ')}${remove}`;
+}
+
 /** An object → an item (its top-level attributes; undefined ones left out). */
 export function toItem(obj: object): Record<string, AttributeValue> {
   return unstorable(() => marshall(obj as Record<string, unknown>, MARSHALL_OPTIONS));

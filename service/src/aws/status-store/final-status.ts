@@ -11,7 +11,7 @@ import { ConditionalCheckFailedException, QueryCommand, UpdateItemCommand, type 
 import { STATUS_RANK } from '../../domain.js';
 import { ConfigError, StoreError } from '../../errors.js';
 import { TIMED_OUT_RANK, timeoutChange } from '../../core/message-state.js';
-import { Expr, key } from '../item-codec.js';
+import { Expr, key, statusUpdate } from '../item-codec.js';
 import { OPEN_SHARDS, type MessageIndexName } from '../table.js';
 import type { StoreLogger } from './item-writer.js';
 
@@ -148,19 +148,14 @@ export class FinalStatusSweep {
 
   /** One message made UNKNOWN, on condition that it is still open and due in `shard`. */
   async #timeOut(id: string, shard: string, now: number, result: SweepResult): Promise<void> {
-    const change = timeoutChange({ now, ttlSeconds: this.#ttlSeconds });
+    const { historyEntry, ...change } = timeoutChange({ now, ttlSeconds: this.#ttlSeconds });
     const x = new Expr();
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(id),
-          UpdateExpression:
-            `SET ${x.n('status')} = ${x.v(change.status)}, ${x.n('statusRank')} = ${x.v(change.statusRank)}, ` +
-            `${x.n('reason')} = ${x.v(change.reason)}, ${x.n('doneAt')} = ${x.v(change.doneAt)}, ${x.n('updatedAt')} = ${x.v(change.updatedAt)}, ` +
-            `${x.n('history')} = list_append(if_not_exists(${x.n('history')}, ${x.v([])}), ${x.v([change.historyEntry])}), ` +
-            `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(change.expiresAt)} ` +
-            `REMOVE ${x.n('openShard')}, ${x.n('finalBy')}`,
+          UpdateExpression: statusUpdate(x, { set: change, history: [historyEntry], remove: ['openShard', 'finalBy'] }),
           // `timedOut`'s rule: open (SUBMITTED up to below TIMED_OUT_RANK) and due. A receipt or another run that got there first fails it.
           ConditionExpression:
             `${x.n('openShard')} = ${x.v(shard)} AND ${x.n('finalBy')} <= ${x.v(Math.floor(now / 1000))} AND ` +

@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient
 import { MessageStatus, STATUS_RANK, type Job } from '../../domain.js';
 import { ConfigError, StoreError } from '../../errors.js';
 import { expiresAt, iso, RETRY_NOT_QUEUED_NOTE, retryChange, retryCheck, type RetryRefusal, type StatusItem } from '../../core/message-state.js';
-import { Expr, fromItem, key } from '../item-codec.js';
+import { Expr, fromItem, key, statusUpdate } from '../item-codec.js';
 import { ItemWriter } from './item-writer.js';
 
 /** Version races (a receipt landing on the FAILED message) tolerated before giving up. */
@@ -72,19 +72,14 @@ export class RetryStore {
       const check = retryCheck(before, opts);
       if (!check.ok) return { outcome: 'refused', refusal: check.refusal, message: check.message };
       if (before === undefined || before.job === undefined) throw new StoreError('retryCheck allowed a message without its job', { retryable: false });
-      const change = retryChange({ now: this.#clock(), ttlSeconds: this.#ttlSeconds });
+      const { historyEntry, ...change } = retryChange({ now: this.#clock(), ttlSeconds: this.#ttlSeconds });
       const x = new Expr();
       try {
         const out = await this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
             Key: key(id),
-            UpdateExpression:
-              `SET ${x.n('status')} = ${x.v(change.status)}, ${x.n('statusRank')} = ${x.v(change.statusRank)}, ` +
-              `${x.n('retries')} = if_not_exists(${x.n('retries')}, ${x.v(0)}) + ${x.v(1)}, ` +
-              `${x.n('history')} = list_append(${x.n('history')}, ${x.v([change.historyEntry])}), ` +
-              `${x.n('updatedAt')} = ${x.v(change.updatedAt)}, ${x.n('expiresAt')} = ${x.v(change.expiresAt)}, ${x.n('version')} = ${x.n('version')} + ${x.v(1)} ` +
-              `REMOVE ${x.n('doneAt')}, ${x.n('job')}, ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}`,
+            UpdateExpression: statusUpdate(x, { set: change, add: { retries: 1 }, history: [historyEntry], remove: ['doneAt', 'job', 'claimOwner', 'claimExpiresAt'] }),
             ConditionExpression: `${x.n('status')} = ${x.v(MessageStatus.FAILED)} AND ${x.n('version')} = ${x.v(before.version)}`,
             ...x.params(),
             ReturnValues: 'ALL_NEW',
@@ -112,23 +107,18 @@ export class RetryStore {
     const now = this.#clock();
     const t = { now, ttlSeconds: this.#ttlSeconds };
     const x = new Expr();
-    const sets = [
-      `${x.n('status')} = ${x.v(MessageStatus.FAILED)}`,
-      `${x.n('statusRank')} = ${x.v(STATUS_RANK.FAILED)}`,
-      `${x.n('job')} = ${x.v(started.job)}`,
-      `${x.n('history')} = list_append(${x.n('history')}, ${x.v([{ status: MessageStatus.FAILED, at: iso(now), note: RETRY_NOT_QUEUED_NOTE }])})`,
-      `${x.n('updatedAt')} = ${x.v(iso(now))}`,
-      `${x.n('expiresAt')} = ${x.v(expiresAt(t))}`,
-      `${x.n('version')} = ${x.n('version')} + ${x.v(1)}`,
-    ];
-    if (before.doneAt !== undefined) sets.push(`${x.n('doneAt')} = ${x.v(before.doneAt)}`);
-    if (before.retries !== undefined) sets.push(`${x.n('retries')} = ${x.v(before.retries)}`);
+    // As it was before the retry: its doneAt, and its retries (absent when it had none).
+    const set = { status: MessageStatus.FAILED, statusRank: STATUS_RANK.FAILED, job: started.job, updatedAt: iso(now), expiresAt: expiresAt(t), doneAt: before.doneAt, retries: before.retries };
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(before.id),
-          UpdateExpression: `SET ${sets.join(', ')}` + (before.retries === undefined ? ` REMOVE ${x.n('retries')}` : ''),
+          UpdateExpression: statusUpdate(x, {
+            set,
+            history: [{ status: MessageStatus.FAILED, at: iso(now), note: RETRY_NOT_QUEUED_NOTE }],
+            remove: before.retries === undefined ? ['retries'] : [],
+          }),
           ConditionExpression:
             `${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)} AND ${x.n('version')} = ${x.v(after.version)} AND attribute_not_exists(${x.n('claimOwner')})`,
           ...x.params(),

@@ -23,7 +23,7 @@ import {
   type StatusItem,
   type WriteTime,
 } from '../../core/message-state.js';
-import { Expr, fromItem, key } from '../item-codec.js';
+import { Expr, fromItem, key, statusUpdate } from '../item-codec.js';
 import { ClaimBatcher, type ClaimOutcome } from './claim-batcher.js';
 import { openShardOf } from './final-status.js';
 import { ItemKind, PROBE_ID, type MoItem } from './item-model.js';
@@ -199,23 +199,20 @@ export class StatusStore {
    */
   async recordFailed(id: string, owner: string, error: ErrorDetail, job?: Job): Promise<RecordFailedOutcome> {
     const now = this.#clock();
-    const failed = failedChange(error, this.#at(now), job);
+    const { historyEntry, ...failed } = failedChange(error, this.#at(now), job);
     const x = new Expr();
-    const keepJob = failed.job === undefined ? '' : `, ${x.n('job')} = ${x.v(failed.job)}`;
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(id),
-          UpdateExpression:
-            `SET ${x.n('kind')} = ${x.v(ItemKind.MESSAGE)}, ${x.n('status')} = ${x.v(failed.status)}, ` +
-            `${x.n('statusRank')} = ${x.v(failed.statusRank)}, ${x.n('doneAt')} = ${x.v(failed.doneAt)}, ` +
-            `${x.n('lastError')} = ${x.v(failed.lastError)}, ${x.n('updatedAt')} = ${x.v(failed.updatedAt)}, ` +
-            `${x.n('createdAt')} = if_not_exists(${x.n('createdAt')}, ${x.v(iso(now))}), ` +
-            `${x.n('history')} = list_append(if_not_exists(${x.n('history')}, ${x.v([])}), ${x.v([failed.historyEntry])}), ` +
-            `${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(failed.expiresAt)}${keepJob} ` +
+          UpdateExpression: statusUpdate(x, {
+            set: { kind: ItemKind.MESSAGE, ...failed },
+            initial: { createdAt: iso(now) },
+            history: [historyEntry],
             // Below SUBMITTED a message is in no index; removed anyway, as every write that ends a message does.
-            `REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}, ${x.n('openShard')}, ${x.n('finalBy')}`,
+            remove: ['claimOwner', 'claimExpiresAt', 'openShard', 'finalBy'],
+          }),
           ConditionExpression: `attribute_not_exists(${x.n('id')}) OR ${x.n('statusRank')} < ${x.v(FAILABLE_BELOW_RANK)}`,
           ...x.params(),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -238,19 +235,14 @@ export class StatusStore {
    */
   async recordOptedOut(id: string, owner: string): Promise<RecordOptedOutOutcome> {
     const now = this.#clock();
-    const change = optedOutChange(this.#at(now));
+    const { historyEntry, ...change } = optedOutChange(this.#at(now));
     const x = new Expr();
     try {
       await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(id),
-          UpdateExpression:
-            `SET ${x.n('status')} = ${x.v(change.status)}, ${x.n('statusRank')} = ${x.v(change.statusRank)}, ` +
-            `${x.n('reason')} = ${x.v(change.reason)}, ${x.n('doneAt')} = ${x.v(change.doneAt)}, ${x.n('updatedAt')} = ${x.v(change.updatedAt)}, ` +
-            `${x.n('history')} = list_append(${x.n('history')}, ${x.v([change.historyEntry])}), ` +
-            `${x.n('version')} = ${x.n('version')} + ${x.v(1)}, ${x.n('expiresAt')} = ${x.v(change.expiresAt)} ` +
-            `REMOVE ${x.n('claimOwner')}, ${x.n('claimExpiresAt')}`,
+          UpdateExpression: statusUpdate(x, { set: change, history: [historyEntry], remove: ['claimOwner', 'claimExpiresAt'] }),
           ConditionExpression:
             `${x.n('claimOwner')} = ${x.v(owner)} AND ${x.n('statusRank')} < ${x.v(FAILABLE_BELOW_RANK)} AND ` +
             `(attribute_not_exists(${x.n('parts')}) OR size(${x.n('parts')}) = ${x.v(0)})`,
