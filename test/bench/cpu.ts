@@ -1,0 +1,216 @@
+/**
+ * The service's own CPU per job (issue 14, "lean process"): the service in a process of its own
+ * (cpu-child.ts), fauxqs + DynamoDB Local + the producer in another (aws-child.ts), the simulator
+ * in a third (sim-child.ts). The e2e scenario's cpuMicrosPerJob is the bench process's, which also
+ * holds the bench's own polling and the SDK call counters; this one is the service's alone.
+ *
+ * Each round: per source tree (--trees; one by default) a fresh queue, simulator process and service
+ * process, its idle CPU rate measured while bound with nothing queued, then a window of N single-part
+ * jobs with receipts (produced at once, paced by MPS_PER_BIND), closed when every receipt is
+ * acknowledged and nothing is in hand. Reported: (window CPU − idle rate × window length) ÷ N. The
+ * trees run side by side in the same window on the same DynamoDB Local and fauxqs, so before and
+ * after see the same machine load (this machine is shared: CPU time per job drifts by ±20% between
+ * rounds, far more than between trees in one round).
+ *
+ *   npx tsx test/bench/cpu.ts [--jobs 1500] [--rounds 3] [--mps 150] [--tls]
+ *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile]
+ *
+ * --profile samples the window of one extra round with the V8 profiler and writes one profile per
+ * tree (<path>.0, <path>.1, …); cpu-attribute.ts sums one by category.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createSqsClient } from '../../service/src/aws/queue.js';
+import { createMessagesTable, createQueues, localAwsEnv, type LocalAwsEndpoints } from '../../service/src/local/emulators.js';
+import type { ProduceResult } from './aws-child.js';
+import { startChild, type Child } from './children.js';
+import type { CpuWindow } from './cpu-child.js';
+import { warmUpDynamoDb } from './floor.js';
+import { pollUntil } from './load.js';
+import type { SimCounters, SimSettings } from './sim-child.js';
+import { SIM_ACCOUNT } from './sim-process.js';
+
+const { values: args } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '1500' },
+    rounds: { type: 'string', default: '3' },
+    mps: { type: 'string', default: '150' },
+    tls: { type: 'boolean', default: false },
+    trees: { type: 'string', default: resolve('.') },
+    profile: { type: 'string' },
+    warmup: { type: 'string', default: '500' },
+  },
+});
+
+const JOBS = Number(args.jobs);
+const ROUNDS = Number(args.rounds);
+const MPS = Number(args.mps);
+const TREES = args.trees.split(',').map((t) => resolve(t));
+const IDLE_MS = 2_000;
+const TABLE = 'cpu-messages';
+
+interface Round {
+  tree: string;
+  jobs: number;
+  windowMs: number;
+  cpuMicros: number;
+  /** Share of the window's CPU spent in the kernel. */
+  systemShare: number;
+  idleMicrosPerS: number;
+  microsPerJob: number;
+  callsPerJob: Record<string, number>;
+}
+
+const runId = (): string => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+const caFile = join(tmpdir(), `bench-cpu-ca-${process.pid}.pem`);
+
+async function main(): Promise<void> {
+  // One simulator process per tree: each service gets its own SMSC, so no receipt crosses over.
+  const [aws, ...sims] = await Promise.all([startChild('test/bench/aws-child.ts'), ...TREES.map(() => startChild('test/bench/sim-child.ts'))]);
+  if (!aws) throw new Error('no aws child');
+  try {
+    const endpoints = await aws.call<LocalAwsEndpoints>('start');
+    const awsEnv: Record<string, string> = { ...localAwsEnv(endpoints) };
+    Object.assign(process.env, awsEnv);
+    await aws.call('env', awsEnv);
+    const admin = { sqs: createSqsClient(), dynamodb: new DynamoDBClient({}) };
+    await createMessagesTable(admin.dynamodb, TABLE);
+    await warmUpDynamoDb(TABLE, 10_000);
+    // One unreported round warms the stand-ins (and the simulators' JIT).
+    await oneRound(Number(args.warmup));
+    const rounds: Round[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const round of await oneRound(JOBS)) {
+        rounds.push(round);
+        console.log(`${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s) calls/job ${JSON.stringify(round.callsPerJob)}`);
+      }
+    }
+    if (args.profile !== undefined) {
+      await oneRound(JOBS, args.profile);
+      console.log(`profile of one more round written to ${args.profile} (tree n: ${args.profile}.n)`);
+    }
+    summarise(rounds);
+    admin.sqs.destroy();
+    admin.dynamodb.destroy();
+
+    /** Every tree at once, each with its own queue and simulator, on the same DynamoDB Local and fauxqs: the same load on each. */
+    async function oneRound(jobs: number, profile?: string): Promise<Round[]> {
+      const tasks: Child[] = [];
+      try {
+        const setups = await Promise.all(
+          TREES.map(async (tree, n) => {
+            const sim = sims[n];
+            if (!sim) throw new Error('no simulator');
+            const id = runId();
+            const { queueUrl } = await createQueues(admin.sqs, `cpu-${id}`);
+            const started = await sim.call<{ port: number; tlsPort?: number; caPem?: string }>('start', {
+              mps: 10_000_000,
+              maxBinds: 2,
+              responseDelayMs: 0,
+              receiptDelayMs: 0,
+              seed: Math.floor(Math.random() * 2 ** 31),
+              recordAcceptances: false,
+              tls: args.tls,
+            } satisfies SimSettings);
+            if (args.tls) await writeFile(`${caFile}.${n}`, started.caPem ?? '');
+            const env: Record<string, string> = {
+              ...awsEnv,
+              SMPP_HOST: '127.0.0.1',
+              SMPP_PORT: String(args.tls ? started.tlsPort : started.port),
+              SMPP_TLS: String(args.tls),
+              ...(args.tls && { SMPP_CA_FILE: `${caFile}.${n}` }),
+              SMPP_SYSTEM_ID: SIM_ACCOUNT.systemId,
+              SMPP_PASSWORD: SIM_ACCOUNT.password,
+              TX_BINDS: '1',
+              RX_BINDS: '1',
+              MPS_PER_BIND: String(MPS),
+              WINDOW_SIZE: '10',
+              OUTBOUND_QUEUE_URL: queueUrl,
+              MESSAGES_TABLE: TABLE,
+              HEALTH_PORT: '0',
+              LOG_LEVEL: 'info',
+              SHUTDOWN_GRACE_MS: '5000',
+              // The bind slots are leased in the shared table: room for every tree's two binds.
+              ACCOUNT_BINDS: String(2 * TREES.length),
+            };
+            const task = await startChild(join(tree, 'test/bench/cpu-child.ts'));
+            tasks.push(task);
+            await task.call('start', env, 60_000);
+            const bound = await pollUntil(async () => {
+              const st = await task.call<{ tx: number; rx: number }>('status');
+              return st.tx === 1 && st.rx === 1;
+            }, { everyMs: 50, deadline: Date.now() + 30_000 });
+            if (!bound) throw new Error(`${tree}: binds not up`);
+            return { tree, n, sim, task, queueUrl, id };
+          }),
+        );
+        const idles = await Promise.all(setups.map((x) => x.task.call<CpuWindow>('idle', IDLE_MS, IDLE_MS + 10_000)));
+        const ackedBefore = await Promise.all(setups.map(async (x) => (await x.sim.call<SimCounters>('counters')).receiptsAcked));
+        await Promise.all(setups.map((x) => x.task.call('begin', profile === undefined ? undefined : `${profile}.${x.n}`)));
+        const windows = await Promise.all(
+          setups.map(async (x) => {
+            const produced = aws.call<ProduceResult>('produce', { queueUrl: x.queueUrl, prefix: `c${x.id}`, count: jobs, mix: 'single-part', concurrency: 2 }, 120_000);
+            let production: ProduceResult | undefined;
+            void produced.then((p) => (production = p), () => undefined);
+            const done = await pollUntil(async () => {
+              if (!production) return false;
+              const c = await x.sim.call<SimCounters>('counters');
+              const st = await x.task.call<{ inFlight: number }>('status');
+              return c.receiptsAcked - (ackedBefore[x.n] ?? 0) >= jobs && st.inFlight === 0;
+            }, { everyMs: 100, deadline: Date.now() + 180_000 });
+            const window = await x.task.call<CpuWindow>('end');
+            if (!done) throw new Error(`${x.tree}: round not finished in time`);
+            return window;
+          }),
+        );
+        return setups.map((x) => {
+          const idle = idles[x.n];
+          const window = windows[x.n];
+          if (!idle || !window) throw new Error('missing window');
+          const idleMicrosPerS = idle.cpuMicros / (idle.wallMs / 1000);
+          const microsPerJob = (window.cpuMicros - idleMicrosPerS * (window.wallMs / 1000)) / jobs;
+          const callsPerJob = Object.fromEntries(Object.entries(window.calls).map(([k, c]) => [k.replace(/^.*\./, ''), Math.round((100 * c) / jobs) / 100]));
+          return { tree: x.tree, jobs, windowMs: window.wallMs, cpuMicros: window.cpuMicros, systemShare: window.systemMicros / window.cpuMicros, idleMicrosPerS, microsPerJob, callsPerJob };
+        });
+      } finally {
+        await Promise.all(
+          tasks.map(async (task) => {
+            await task.call('stop', undefined, 20_000).catch(() => undefined);
+            await task.stop();
+          }),
+        );
+      }
+    }
+  } finally {
+    await Promise.allSettled([...sims.map((sim) => sim.call('stop', undefined, 10_000)), aws.call('stop', undefined, 15_000)]);
+    await Promise.allSettled([aws.stop(), ...sims.map((sim) => sim.stop())]);
+    await Promise.all(TREES.map((_, n) => rm(`${caFile}.${n}`, { force: true })));
+  }
+}
+
+function summarise(rounds: Round[]): void {
+  const by = new Map<string, number[]>();
+  for (const r of rounds) by.set(r.tree, [...(by.get(r.tree) ?? []), r.microsPerJob]);
+  const medians = new Map<string, number>();
+  for (const [tree, v] of by) {
+    const s = [...v].sort((a, b) => a - b);
+    const median = s.length % 2 ? (s[(s.length - 1) / 2] ?? NaN) : ((s[s.length / 2 - 1] ?? NaN) + (s[s.length / 2] ?? NaN)) / 2;
+    medians.set(tree, median);
+    console.log(`${tree}: median ${median.toFixed(0)} µs/job over ${v.length} rounds (${v.map((x) => x.toFixed(0)).join(', ')})`);
+  }
+  const [a, b] = TREES;
+  if (a !== undefined && b !== undefined) console.log(`ratio ${a} ÷ ${b}: ${((medians.get(a) ?? NaN) / (medians.get(b) ?? NaN)).toFixed(3)}`);
+  // Paired by round: each pair ran back to back on the same stand-ins.
+  if (a !== undefined && b !== undefined) {
+    const pa = by.get(a) ?? [];
+    const pb = by.get(b) ?? [];
+    const ratios = pa.map((x, i) => x / (pb[i] ?? NaN));
+    console.log(`paired ratios ${a} ÷ ${b}: ${ratios.map((x) => x.toFixed(3)).join(', ')}`);
+  }
+}
+
+await main();
