@@ -15,6 +15,9 @@
  *   npx tsx test/bench/cpu.ts [--jobs 1500] [--rounds 3] [--mps 150] [--tls]
  *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile]
  *
+ * `npm run bench -- --only cpu [--before <rev>]` runs it too (runCpu), this checkout beside a
+ * worktree of <rev> (cost-before.ts) when given.
+ *
  * --profile samples the window of one extra round with the V8 profiler and writes one profile per
  * tree (<path>.0, <path>.1, …); cpu-attribute.ts sums one by category.
  */
@@ -22,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createSqsClient } from '../../service/src/aws/queue.js';
@@ -34,26 +38,34 @@ import { pollUntil } from './load.js';
 import type { SimCounters, SimSettings } from './sim-child.js';
 import { SIM_ACCOUNT } from './sim-process.js';
 
-const { values: args } = parseArgs({
-  options: {
-    jobs: { type: 'string', default: '1500' },
-    rounds: { type: 'string', default: '3' },
-    mps: { type: 'string', default: '150' },
-    tls: { type: 'boolean', default: false },
-    trees: { type: 'string', default: resolve('.') },
-    profile: { type: 'string' },
-    warmup: { type: 'string', default: '500' },
-  },
-});
+/** What a CPU run does: rounds of `jobs` single-part jobs per tree, all trees in the same window. */
+export interface CpuOptions {
+  jobs: number;
+  rounds: number;
+  /** MPS_PER_BIND of each service (one TX bind each). */
+  mps: number;
+  tls: boolean;
+  /** Checkouts whose service runs (their test/bench/cpu-child.ts); the first is "after" in ratios. */
+  trees: string[];
+  /** Jobs of the unreported warm-up round. */
+  warmup: number;
+  /** Where to write one more round's V8 profile per tree (`<path>.<n>`). */
+  profile?: string;
+}
 
-const JOBS = Number(args.jobs);
-const ROUNDS = Number(args.rounds);
-const MPS = Number(args.mps);
-const TREES = args.trees.split(',').map((t) => resolve(t));
+export interface CpuResult {
+  options: CpuOptions;
+  rounds: Round[];
+  /** Per tree: the median µs per job over the rounds. */
+  medians: Record<string, number>;
+  /** trees[0] ÷ trees[1]: of the medians, and per round (each pair ran in the same window). */
+  ratio?: { ofMedians: number; paired: number[] };
+}
+
 const IDLE_MS = 2_000;
 const TABLE = 'cpu-messages';
 
-interface Round {
+export interface Round {
   tree: string;
   jobs: number;
   windowMs: number;
@@ -68,7 +80,8 @@ interface Round {
 const runId = (): string => `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 const caFile = join(tmpdir(), `bench-cpu-ca-${process.pid}.pem`);
 
-async function main(): Promise<void> {
+export async function runCpu(o: CpuOptions, log: (line: string) => void): Promise<CpuResult> {
+  const TREES = o.trees;
   // One simulator process per tree: each service gets its own SMSC, so no receipt crosses over.
   const [aws, ...sims] = await Promise.all([startChild('test/bench/aws-child.ts'), ...TREES.map(() => startChild('test/bench/sim-child.ts'))]);
   if (!aws) throw new Error('no aws child');
@@ -81,21 +94,21 @@ async function main(): Promise<void> {
     await createMessagesTable(admin.dynamodb, TABLE);
     await warmUpDynamoDb(TABLE, 10_000);
     // One unreported round warms the stand-ins (and the simulators' JIT).
-    await oneRound(Number(args.warmup));
+    await oneRound(o.warmup);
     const rounds: Round[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const round of await oneRound(JOBS)) {
+    for (let r = 0; r < o.rounds; r++) {
+      for (const round of await oneRound(o.jobs)) {
         rounds.push(round);
-        console.log(`${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s) calls/job ${JSON.stringify(round.callsPerJob)}`);
+        log(`cpu ${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s) calls/job ${JSON.stringify(round.callsPerJob)}`);
       }
     }
-    if (args.profile !== undefined) {
-      await oneRound(JOBS, args.profile);
-      console.log(`profile of one more round written to ${args.profile} (tree n: ${args.profile}.n)`);
+    if (o.profile !== undefined) {
+      await oneRound(o.jobs, o.profile);
+      log(`cpu: profile of one more round written to ${o.profile} (tree n: ${o.profile}.n)`);
     }
-    summarise(rounds);
     admin.sqs.destroy();
     admin.dynamodb.destroy();
+    return { options: o, ...summarise(o, rounds) };
 
     /** Every tree at once, each with its own queue and simulator, on the same DynamoDB Local and fauxqs: the same load on each. */
     async function oneRound(jobs: number, profile?: string): Promise<Round[]> {
@@ -114,20 +127,20 @@ async function main(): Promise<void> {
               receiptDelayMs: 0,
               seed: Math.floor(Math.random() * 2 ** 31),
               recordAcceptances: false,
-              tls: args.tls,
+              tls: o.tls,
             } satisfies SimSettings);
-            if (args.tls) await writeFile(`${caFile}.${n}`, started.caPem ?? '');
+            if (o.tls) await writeFile(`${caFile}.${n}`, started.caPem ?? '');
             const env: Record<string, string> = {
               ...awsEnv,
               SMPP_HOST: '127.0.0.1',
-              SMPP_PORT: String(args.tls ? started.tlsPort : started.port),
-              SMPP_TLS: String(args.tls),
-              ...(args.tls && { SMPP_CA_FILE: `${caFile}.${n}` }),
+              SMPP_PORT: String(o.tls ? started.tlsPort : started.port),
+              SMPP_TLS: String(o.tls),
+              ...(o.tls && { SMPP_CA_FILE: `${caFile}.${n}` }),
               SMPP_SYSTEM_ID: SIM_ACCOUNT.systemId,
               SMPP_PASSWORD: SIM_ACCOUNT.password,
               TX_BINDS: '1',
               RX_BINDS: '1',
-              MPS_PER_BIND: String(MPS),
+              MPS_PER_BIND: String(o.mps),
               WINDOW_SIZE: '10',
               OUTBOUND_QUEUE_URL: queueUrl,
               MESSAGES_TABLE: TABLE,
@@ -192,25 +205,57 @@ async function main(): Promise<void> {
   }
 }
 
-function summarise(rounds: Round[]): void {
+/** Medians per tree and, for two trees, their ratio: of the medians and paired by round. */
+export function summarise(o: Pick<CpuOptions, 'trees'>, rounds: Round[]): Omit<CpuResult, 'options'> {
   const by = new Map<string, number[]>();
   for (const r of rounds) by.set(r.tree, [...(by.get(r.tree) ?? []), r.microsPerJob]);
-  const medians = new Map<string, number>();
+  const medians: Record<string, number> = {};
   for (const [tree, v] of by) {
     const s = [...v].sort((a, b) => a - b);
-    const median = s.length % 2 ? (s[(s.length - 1) / 2] ?? NaN) : ((s[s.length / 2 - 1] ?? NaN) + (s[s.length / 2] ?? NaN)) / 2;
-    medians.set(tree, median);
-    console.log(`${tree}: median ${median.toFixed(0)} µs/job over ${v.length} rounds (${v.map((x) => x.toFixed(0)).join(', ')})`);
+    medians[tree] = s.length % 2 ? (s[(s.length - 1) / 2] ?? NaN) : ((s[s.length / 2 - 1] ?? NaN) + (s[s.length / 2] ?? NaN)) / 2;
   }
-  const [a, b] = TREES;
-  if (a !== undefined && b !== undefined) console.log(`ratio ${a} ÷ ${b}: ${((medians.get(a) ?? NaN) / (medians.get(b) ?? NaN)).toFixed(3)}`);
-  // Paired by round: each pair ran back to back on the same stand-ins.
-  if (a !== undefined && b !== undefined) {
-    const pa = by.get(a) ?? [];
-    const pb = by.get(b) ?? [];
-    const ratios = pa.map((x, i) => x / (pb[i] ?? NaN));
-    console.log(`paired ratios ${a} ÷ ${b}: ${ratios.map((x) => x.toFixed(3)).join(', ')}`);
-  }
+  const [a, b] = o.trees;
+  if (a === undefined || b === undefined) return { rounds, medians };
+  // Paired by round: each pair ran in the same window on the same stand-ins.
+  const pb = by.get(b) ?? [];
+  const paired = (by.get(a) ?? []).map((x, i) => x / (pb[i] ?? NaN));
+  return { rounds, medians, ratio: { ofMedians: (medians[a] ?? NaN) / (medians[b] ?? NaN), paired } };
 }
 
-await main();
+/** The CPU table: µs per job per tree, rounds, and the ratio. */
+export function cpuMarkdown(r: CpuResult, labels: Record<string, string> = {}): string {
+  const name = (tree: string): string => labels[tree] ?? tree;
+  const lines = ['| tree | median µs CPU per job | rounds (µs per job) | AWS requests per job (last round) |', '| --- | --- | --- | --- |'];
+  for (const tree of r.options.trees) {
+    const own = r.rounds.filter((x) => x.tree === tree);
+    const calls = own.at(-1)?.callsPerJob ?? {};
+    lines.push(`| ${name(tree)} | ${Math.round(r.medians[tree] ?? NaN)} | ${own.map((x) => Math.round(x.microsPerJob)).join(', ')} | ${Object.entries(calls).map(([k, v]) => `${k} ${v}`).join(' · ')} |`);
+  }
+  if (r.ratio) lines.push('', `${name(r.options.trees[0] ?? '')} ÷ ${name(r.options.trees[1] ?? '')}: ${r.ratio.ofMedians.toFixed(3)} of the medians; per round ${r.ratio.paired.map((x) => x.toFixed(3)).join(', ')}.`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values: args } = parseArgs({
+    options: {
+      jobs: { type: 'string', default: '1500' },
+      rounds: { type: 'string', default: '3' },
+      mps: { type: 'string', default: '150' },
+      tls: { type: 'boolean', default: false },
+      trees: { type: 'string', default: resolve('.') },
+      profile: { type: 'string' },
+      warmup: { type: 'string', default: '500' },
+    },
+  });
+  const options: CpuOptions = {
+    jobs: Number(args.jobs),
+    rounds: Number(args.rounds),
+    mps: Number(args.mps),
+    tls: args.tls,
+    trees: args.trees.split(',').map((t) => resolve(t)),
+    warmup: Number(args.warmup),
+    ...(args.profile !== undefined && { profile: args.profile }),
+  };
+  const result = await runCpu(options, (line) => console.log(line));
+  console.log(cpuMarkdown(result));
+}

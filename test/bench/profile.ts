@@ -55,6 +55,8 @@ export interface BenchProfile {
     warmupJobs: number;
     runCapMs: number;
   };
+  /** The service's own CPU per job (cpu.ts): single-part jobs with receipts, at `mps` on one TX bind. */
+  cpu: { jobs: number; rounds: number; mps: number; warmup: number };
 }
 
 export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
@@ -65,6 +67,7 @@ export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
     e2e: { jobs: 1_000, limitedJobs: 1_000, overloadJobs: 0, overloadCapMs: 0, floorJobs: 1_000, runCapMs: 120_000, singlePartJobs: 200, warmupMs: 10_000, warmupJobs: 300 },
     soak: { durationMs: 60_000, ratePerSecond: 100, dropEveryMs: 20_000, sampleEveryMs: 5_000 },
     cost: { jobs: 300, multipartJobs: 150, warmupJobs: 100, runCapMs: 90_000 },
+    cpu: { jobs: 600, rounds: 3, mps: 50, warmup: 200 },
   },
   full: {
     name: 'full',
@@ -73,5 +76,6 @@ export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
     e2e: { jobs: 20_000, limitedJobs: 6_000, overloadJobs: 5_000, overloadCapMs: 90_000, floorJobs: 5_000, runCapMs: 300_000, singlePartJobs: 1_000, warmupMs: 30_000, warmupJobs: 1_000 },
     soak: { durationMs: 600_000, ratePerSecond: 100, dropEveryMs: 60_000, sampleEveryMs: 10_000 },
     cost: { jobs: 1_500, multipartJobs: 600, warmupJobs: 300, runCapMs: 240_000 },
+    cpu: { jobs: 1_500, rounds: 5, mps: 50, warmup: 300 },
   },
 };

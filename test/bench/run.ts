@@ -15,6 +15,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { costSpecs, runCost, type CostResult } from './cost.js';
+import { prepareBefore } from './cost-before.js';
+import { cpuMarkdown, runCpu, type CpuResult } from './cpu.js';
 import { costMarkdown } from './cost-report.js';
 import { runE2e, type E2eResult } from './e2e.js';
 import { runEngine, type EngineMeasure, type EngineRow } from './engine.js';
@@ -28,7 +30,7 @@ import { round } from './stats.js';
 import { rateChart } from './svg.js';
 import { checkTargets } from './targets.js';
 
-const SCENARIOS = ['rate', 'engine', 'e2e', 'soak', 'cost', 'priority', 'tool'] as const;
+const SCENARIOS = ['rate', 'engine', 'e2e', 'soak', 'cost', 'priority', 'tool', 'cpu'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
@@ -36,7 +38,7 @@ const OUT_DIR = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 interface Args {
   profile: BenchProfile;
   only: Set<Scenario>;
-  /** Cost scenario: also run each spec with the service of this git revision, just before this checkout's (cost-before.ts). */
+  /** Cost and cpu scenarios: also run the service of this git revision, beside this checkout's (cost-before.ts). */
   before?: string;
   /** Cost scenario: only these specs (keys of costSpecs). */
   costOnly?: string[];
@@ -60,7 +62,7 @@ function parseArgs(argv: string[]): Args {
         only.add(name as Scenario);
       }
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak,cost,priority,tool] [--before <git-rev>] [--cost-only <cost keys>]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only rate,engine,e2e,soak,cost,priority,tool,cpu] [--before <git-rev>] [--cost-only <cost keys>]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -71,7 +73,8 @@ function parseArgs(argv: string[]): Args {
     if (costOnly.length === 0 || wrong.length > 0) throw new Error(`--cost-only takes ${keys.join(', ')} (comma-separated); got "${wrong.join(',')}"`);
   }
   const scenarios = only.size > 0 ? only : new Set(SCENARIOS);
-  if ((before !== undefined || costOnly !== undefined) && !scenarios.has('cost')) throw new Error('--before and --cost-only are for the cost scenario: add it to --only');
+  if (costOnly !== undefined && !scenarios.has('cost')) throw new Error('--cost-only is for the cost scenario: add it to --only');
+  if (before !== undefined && !scenarios.has('cost') && !scenarios.has('cpu')) throw new Error('--before is for the cost and cpu scenarios: add one to --only');
   return { profile, only: scenarios, ...(before !== undefined && { before }), ...(costOnly !== undefined && { costOnly }) };
 }
 
@@ -93,6 +96,18 @@ function header(profile: BenchProfile): BenchHeader {
   };
 }
 
+const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
+
+/** cpu.ts on this checkout, beside a worktree of `before` when given (removed afterwards). */
+async function cpuRun(p: BenchProfile['cpu'], before: string | undefined): Promise<CpuResult> {
+  const tree = before === undefined ? undefined : await prepareBefore(before);
+  try {
+    return await runCpu({ ...p, tls: false, trees: tree === undefined ? [ROOT] : [ROOT, tree.root] }, log);
+  } finally {
+    tree?.remove();
+  }
+}
+
 const log = (line: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
@@ -107,6 +122,7 @@ interface BenchResults {
   cost?: CostResult;
   priority?: PriorityResult;
   tool?: ToolResult;
+  cpu?: CpuResult;
   targets: ReturnType<typeof checkTargets>;
 }
 
@@ -122,6 +138,8 @@ async function main(): Promise<void> {
   if (only.has('engine')) results.engine = await runEngine(profile.engine, log);
   // The operator tool beside the bare loop (issue 14, item 4): a throughput ratio, so alone too.
   if (only.has('tool')) results.tool = await runTool(profile.name, log);
+  // The service's own CPU per job (issue 14, item 3), beside the service of --before in the same windows.
+  if (only.has('cpu')) results.cpu = await cpuRun(profile.cpu, before);
   const soak = only.has('soak') ? runSoak(profile.soak, log) : undefined;
   // Keep a failure of the background soak from surfacing as an unhandled rejection before we await it.
   soak?.catch(() => undefined);
@@ -146,6 +164,7 @@ async function main(): Promise<void> {
   if (results.rate) sections.push(rateMarkdown(results.rate));
   if (results.engine) sections.push(engineMarkdown(results.engine.rows));
   if (results.tool) sections.push(toolMarkdown(results.tool));
+  if (results.cpu) sections.push(`## The service's CPU per job\n\n${cpuMarkdown(results.cpu, { [ROOT]: 'this checkout', ...(before !== undefined && Object.fromEntries(results.cpu.options.trees.slice(1).map((t) => [t, before]))) })}`);
   if (results.e2e) sections.push(e2eMarkdown(results.e2e));
   if (results.soak) sections.push(soakMarkdown(results.soak));
   if (results.cost) sections.push(costMarkdown(results.cost));
