@@ -76,6 +76,6 @@ export const PROFILES: Readonly<Record<BenchProfile['name'], BenchProfile>> = {
     e2e: { jobs: 20_000, limitedJobs: 6_000, overloadJobs: 5_000, overloadCapMs: 90_000, floorJobs: 5_000, runCapMs: 300_000, singlePartJobs: 1_000, warmupMs: 30_000, warmupJobs: 1_000 },
     soak: { durationMs: 600_000, ratePerSecond: 100, dropEveryMs: 60_000, sampleEveryMs: 10_000 },
     cost: { jobs: 1_500, multipartJobs: 600, warmupJobs: 300, runCapMs: 240_000 },
-    cpu: { jobs: 1_500, rounds: 5, mps: 50, warmup: 300 },
+    cpu: { jobs: 1_000, rounds: 3, mps: 50, warmup: 300 },
   },
 };

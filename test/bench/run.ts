@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only rate,engine,e2e,soak,cost,priority]`: the four scenarios of issue 5,
- * the cost per message of issue 14 (cost.ts) and the urgent lane's latency of issue 13 (priority.ts),
+ * `npm run bench [-- --quick] [-- --only rate,engine,e2e,soak,cost,priority,tool,cpu] [-- --before <rev>]`: the
+ * four scenarios of issue 5, the cost per message (cost.ts), the operator tool beside a bare loop (tool.ts) and the
+ * service's own CPU per job (cpu.ts) of issue 14, and the urgent lane's latency of issue 13 (priority.ts),
  * measured side by side in one run. Prints markdown tables; writes every figure to
  * bench-results/bench-<date>.json and the rate-over-time chart to bench-results/rate.svg.
  *
