@@ -45,11 +45,12 @@ export class FinalStatusSweep extends Construct {
     // Its own role with its own log group, instead of the AWSLambdaBasicExecutionRole managed policy.
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Final-status sweep: query the open-by-deadline index, update message items, write its logs',
+      description: 'Final-status sweep: query the deadline index, read and update message items and its watermarks, write its logs',
     });
     logGroup.grant(role, 'logs:CreateLogStream', 'logs:PutLogEvents');
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${INDEX}`] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
+    // UpdateItem: the UNKNOWN writes and the shards' watermarks; GetItem: the watermarks; BatchGetItem: the due messages' ranks.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [props.table.tableArn] }));
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: path.join(REPO_ROOT, 'service/src/lambdas/final-status-sweep.ts'),

@@ -353,7 +353,11 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
       SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
     });
     const doc = only(t, 'AWS::IAM::Policy', 'FinalStatusSweepRoleDefaultPolicy').Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
-    expect(doc.Statement.map((st) => [st.Action].flat().sort())).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], ['dynamodb:Query'], ['dynamodb:UpdateItem']]);
+    expect(doc.Statement.map((st) => [st.Action].flat().sort())).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ['dynamodb:Query'],
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    ]);
     expect(doc.Statement[1]!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [table, 'Arn'] }, '/index/openByDeadline']] });
     expect(doc.Statement[2]!.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
     const alarm = resources(t, 'AWS::CloudWatch::Alarm').find(([id]) => id.includes('FinalStatusSweepErrors'))![1];

@@ -1,15 +1,16 @@
 /**
  * A final status for every message (docs/architecture.md §7.2), against DynamoDB Local: the store
- * puts submitted messages in the sparse index `openByDeadline` and takes them out when they end; the
- * sweep makes those past their deadline UNKNOWN. One table for the file; the clock is the test's.
- * After each test a sweep far in the future ends whatever is still open, so every test starts with
- * an empty index and can count exactly.
+ * puts submitted messages in the sparse index `openByDeadline` (where they stay once ended); the
+ * sweep reads each entry once, past its deadline, and makes those still open UNKNOWN. One table for
+ * the file; the clock is the test's, and each test's starts 20 years after the last one's, beyond
+ * the sweep's marks of every earlier test, so each test sees only its own entries and counts exactly.
+ * After each test a sweep far in the future must leave nothing of it open.
  */
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FinalStatusSweep, OPEN_BY_DEADLINE, openShardOf, StatusStore, type StatusItem } from '../../service/src/aws/status-store/index.js';
+import { FinalStatusSweep, OPEN_BY_DEADLINE, openShardOf, SETTLE_SECONDS, StatusStore, type StatusItem } from '../../service/src/aws/status-store/index.js';
 import { OPEN_SHARDS } from '../../service/src/aws/table.js';
 import type { Job, Receipt, ReceiptStatus } from '../../service/src/domain.js';
 import { createSweepHandler, sweepEnv } from '../../service/src/lambdas/final-status-sweep.js';
@@ -21,10 +22,12 @@ import { countCalls } from '../support/sdk-counter.js';
 const aws = useLocalAws();
 let tableName: string;
 
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const HOUR = 3_600_000;
-/** Beyond every deadline a test makes. */
-const FAR = T0 + 10 * 365 * 24 * HOUR;
+const YEAR = 365 * 24 * HOUR;
+/** The current test's start; see the file comment. */
+let T0 = Date.parse('2030-01-01T00:00:00.000Z') - 20 * YEAR;
+/** How long after a deadline the sweep acts (index entries settle). */
+const SETTLE = SETTLE_SECONDS * 1000;
 const TTL_DAYS = 30;
 let now = T0;
 const clock = (): number => now;
@@ -34,15 +37,17 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
+  T0 += 20 * YEAR;
   now = T0;
 });
 
 afterEach(async () => {
-  now = FAR;
+  now = T0 + 10 * YEAR;
   let result;
   do result = await makeSweep().run();
   while (!result.complete);
-  expect(await openIds()).toEqual([]);
+  const left = (await Promise.all((await openIds()).map(getItem))).filter((item) => item.statusRank < 90);
+  expect(left.map((item) => [item.id, item.status])).toEqual([]);
 });
 
 function makeStore(client: DynamoDBClient = aws.dynamodb): StatusStore {
@@ -75,7 +80,7 @@ async function getItem(id: string): Promise<StatusItem> {
   return item;
 }
 
-/** Every id in `openByDeadline`, whatever its deadline, sorted. */
+/** Every id in `openByDeadline` with a deadline in this test's time, sorted. */
 async function openIds(): Promise<string[]> {
   const ids: string[] = [];
   for (let n = 0; n < OPEN_SHARDS; n++) {
@@ -85,8 +90,8 @@ async function openIds(): Promise<string[]> {
         new QueryCommand({
           TableName: tableName,
           IndexName: OPEN_BY_DEADLINE,
-          KeyConditionExpression: 'openShard = :s',
-          ExpressionAttributeValues: { ':s': { S: `OPEN#${n}` } },
+          KeyConditionExpression: 'openShard = :s AND finalBy >= :from',
+          ExpressionAttributeValues: { ':s': { S: `OPEN#${n}` }, ':from': { N: String(seconds(T0)) } },
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
@@ -115,7 +120,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
       expect(await openIds()).toEqual([plain.job.id, short.job.id, long.job.id].sort());
     });
 
-    it('lets a message out in the write that makes it final: the receipt on the task that sent it (one PutItem)', async () => {
+    it('keeps its entry when the message ends, so the receipt on the task that sent it writes one item and no index entry', async () => {
       // Prepare
       const client = new DynamoDBClient({});
       const calls = countCalls(client);
@@ -130,16 +135,18 @@ describe('a final status for every message (DynamoDB Local)', () => {
         expect(calls.total() - Object.values(before).reduce((a, b) => a + b, 0)).toBe(1);
         expect(calls.counts['PutItem']).toBe((before['PutItem'] ?? 0) + 1);
         const item = await getItem(job.id);
-        expect(item.status).toBe('DELIVERED');
-        expect(item).not.toHaveProperty('openShard');
-        expect(item).not.toHaveProperty('finalBy');
-        expect(await openIds()).toEqual([]);
+        expect(item).toMatchObject({ status: 'DELIVERED', openShard: openShardOf(job.id), finalBy: seconds(T0) + 72 * 3600 });
+        expect(await openIds()).toEqual([job.id]);
+        // At its deadline the sweep reads the entry once and leaves the ended message alone.
+        now = T0 + 72 * HOUR + SETTLE;
+        expect(await makeSweep().run()).toEqual({ read: 1, due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true });
+        expect(await getItem(job.id)).toEqual(item);
       } finally {
         client.destroy();
       }
     });
 
-    it('lets a message out in the write that makes it final: a receipt on another task (correlation path)', async () => {
+    it('keeps its entry when the message ends: a receipt on another task (correlation path)', async () => {
       // Prepare
       const { job, smscMessageId, keys } = await submitted(makeStore());
       const client = new DynamoDBClient({});
@@ -151,11 +158,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
         expect(outcome).toEqual({ outcome: 'applied', messageId: job.id, status: 'UNDELIVERED' });
         // The correlation read (not a park), the message read and its write: no UpdateItem.
         expect(calls.counts).toEqual({ GetItem: 2, PutItem: 1 });
-        const item = await getItem(job.id);
-        expect(item.status).toBe('UNDELIVERED');
-        expect(item).not.toHaveProperty('openShard');
-        expect(item).not.toHaveProperty('finalBy');
-        expect(await openIds()).toEqual([]);
+        expect(await getItem(job.id)).toMatchObject({ status: 'UNDELIVERED', openShard: openShardOf(job.id), finalBy: seconds(T0) + 72 * 3600 });
       } finally {
         client.destroy();
       }
@@ -187,11 +190,11 @@ describe('a final status for every message (DynamoDB Local)', () => {
       const plain = await submitted(store);
       const before = await getItem(short.job.id);
       const sweep = makeSweep();
-      // Act / Assess: not a second early
-      now = T0 + 599_000;
-      expect(await sweep.run()).toEqual({ due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true });
-      now = T0 + 600_000;
-      expect(await sweep.run()).toEqual({ due: 1, timedOut: 1, skipped: 0, failed: 0, complete: true });
+      // Act / Assess: not a second early (the sweep acts SETTLE after a deadline)
+      now = T0 + 599_000 + SETTLE;
+      expect(await sweep.run()).toEqual({ read: 0, due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true });
+      now = T0 + 600_000 + SETTLE;
+      expect(await sweep.run()).toEqual({ read: 1, due: 1, timedOut: 1, skipped: 0, failed: 0, complete: true });
       const after = await getItem(short.job.id);
       expect(after).toMatchObject({
         status: 'UNKNOWN',
@@ -204,16 +207,13 @@ describe('a final status for every message (DynamoDB Local)', () => {
         parts: before.parts,
       });
       expect(after.history).toEqual([...before.history, { status: 'UNKNOWN', at: new Date(now).toISOString() }]);
-      expect(after).not.toHaveProperty('openShard');
-      expect(after).not.toHaveProperty('finalBy');
-      expect(await openIds()).toEqual([plain.job.id]);
+      expect(after).toMatchObject({ openShard: before.openShard, finalBy: before.finalBy });
       // Once only; the other one at the timeout.
       expect(await sweep.run()).toMatchObject({ due: 0, timedOut: 0 });
-      now = T0 + 72 * HOUR;
+      now = T0 + 72 * HOUR + SETTLE;
       expect(await sweep.run()).toMatchObject({ due: 1, timedOut: 1 });
       expect(await getItem(plain.job.id)).toMatchObject({ status: 'UNKNOWN', reason: 'no receipt' });
       expect(await getItem(short.job.id)).toEqual(after);
-      expect(await openIds()).toEqual([]);
     });
 
     it('leaves final messages and SUBMITTING ones untouched', async () => {
@@ -229,7 +229,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
       now = T0 + 1000 * HOUR;
       const result = await makeSweep().run();
       // Assess
-      expect(result).toEqual({ due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true });
+      expect(result).toEqual({ read: 1, due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true }); // the DELIVERED one's entry
       expect(await Promise.all(ids.map(getItem))).toEqual(before);
     });
 
@@ -238,8 +238,8 @@ describe('a final status for every message (DynamoDB Local)', () => {
       const store = makeStore();
       const here = await submitted(store);
       const elsewhere = await submitted(store);
-      now = T0 + 72 * HOUR;
-      await makeSweep().run();
+      now = T0 + 72 * HOUR + SETTLE;
+      expect(await makeSweep().run()).toMatchObject({ timedOut: 2 });
       const swept = await getItem(here.job.id);
       // Act
       now = T0 + 73 * HOUR;
@@ -257,27 +257,27 @@ describe('a final status for every message (DynamoDB Local)', () => {
       expect(await getItem(elsewhere.job.id)).toMatchObject({ status: 'EXPIRED', statusRank: 100 });
     });
 
-    it('skips a message a receipt ended between its query and its write (the condition decides, no error)', async () => {
-      // Prepare: the receipt lands right after the sweep read the index
+    it('skips a message a receipt ended between its read and its write (the condition decides, no error)', async () => {
+      // Prepare: the receipt lands right after the sweep read the message
       const store = makeStore();
       const { job, smscMessageId, keys } = await submitted(store);
       const client = new DynamoDBClient({});
       client.middlewareStack.add(
         (next) => async (args) => {
           const out = await next(args);
-          // Only after the query of this message's shard: the shards are read in parallel.
-          const found = (out.output as { Items?: { id?: { S?: string } }[] }).Items?.some((i) => i.id?.S === job.id) ?? false;
-          if ((args.input as { IndexName?: string }).IndexName === OPEN_BY_DEADLINE && found) await store.recordReceipt(makeReceipt(smscMessageId, 'DELIVERED'), keys);
+          // Only after the read of this message: the shards are read in parallel.
+          const read = Object.values((out.output as { Responses?: Record<string, { id?: { S?: string } }[]> }).Responses ?? {}).flat();
+          if (read.some((i) => i.id?.S === job.id)) await store.recordReceipt(makeReceipt(smscMessageId, 'DELIVERED'), keys);
           return out;
         },
         { step: 'initialize' },
       );
-      now = T0 + 72 * HOUR;
+      now = T0 + 72 * HOUR + SETTLE;
       try {
         // Act
         const result = await makeSweep({ client }).run();
         // Assess
-        expect(result).toEqual({ due: 1, timedOut: 0, skipped: 1, failed: 0, complete: true });
+        expect(result).toEqual({ read: 1, due: 1, timedOut: 0, skipped: 1, failed: 0, complete: true });
         const item = await getItem(job.id);
         expect(item.status).toBe('DELIVERED');
         expect(item.history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'DELIVERED']);
@@ -310,7 +310,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
           { step: 'initialize' },
         );
       }
-      now = T0 + 72 * HOUR;
+      now = T0 + 72 * HOUR + SETTLE;
       try {
         // Act
         const [r1, r2] = await Promise.all(clients.map((client) => makeSweep({ client }).run()));
@@ -329,11 +329,64 @@ describe('a final status for every message (DynamoDB Local)', () => {
       }
     });
 
+    it('reads each entry once: a later run reads only what fell due since (ended messages cost one read, no write)', async () => {
+      // Prepare: three messages due at T0 + 72 h, one of them delivered
+      const store = makeStore();
+      const first = [await submitted(store), await submitted(store), await submitted(store)];
+      await store.recordReceipt(makeReceipt(first[0]!.smscMessageId, 'DELIVERED'), first[0]!.keys);
+      now = T0 + HOUR;
+      const later = await submitted(store);
+      const sweep = makeSweep();
+      // Act
+      now = T0 + 72 * HOUR + 10 * 60_000;
+      const r1 = await sweep.run();
+      now = T0 + 74 * HOUR;
+      const r2 = await sweep.run();
+      now = T0 + 80 * HOUR;
+      const r3 = await sweep.run();
+      // Assess: each reads only what is due past its mark less REREAD_SECONDS (5 min): r2 the later one, r3 nothing
+      expect(r1).toEqual({ read: 3, due: 2, timedOut: 2, skipped: 0, failed: 0, complete: true });
+      expect(r2).toEqual({ read: 1, due: 1, timedOut: 1, skipped: 0, failed: 0, complete: true });
+      expect(r3).toEqual({ read: 0, due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true });
+      expect((await getItem(later.job.id)).status).toBe('UNKNOWN');
+    });
+
+    it('keeps its mark after a failed write, so the next run reads the same entries and ends the one left', async () => {
+      // Prepare: the first run's write for one message fails
+      const store = makeStore();
+      const jobs = [(await submitted(store)).job, (await submitted(store)).job];
+      const failing = jobs[0]!.id;
+      const client = new DynamoDBClient({});
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { Key?: { id?: { S?: string } }; UpdateExpression?: string };
+          if (input.Key?.id?.S === failing && input.UpdateExpression !== undefined) throw new Error('injected: write failed');
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      // An hour past the deadline: a mark moved to this run's end would leave the failed one below the next run's reach.
+      now = T0 + 73 * HOUR;
+      try {
+        // Act
+        const r1 = await makeSweep({ client }).run();
+        now += HOUR;
+        const r2 = await makeSweep().run();
+        // Assess
+        expect(r1).toMatchObject({ due: 2, timedOut: 1, failed: 1, complete: false });
+        expect(r2).toMatchObject({ due: 1, timedOut: 1, failed: 0, complete: true });
+        for (const job of jobs) expect((await getItem(job.id)).status).toBe('UNKNOWN');
+      } finally {
+        client.destroy();
+      }
+    });
+
     it('stops at its bound and leaves the rest to the next run', async () => {
       // Prepare: 20 messages in 8 shards, so some shard holds more than one
       const store = makeStore();
-      for (let i = 0; i < 20; i++) await submitted(store);
-      now = T0 + 72 * HOUR;
+      const jobs = [];
+      for (let i = 0; i < 20; i++) jobs.push((await submitted(store)).job);
+      now = T0 + 72 * HOUR + SETTLE;
       const sweep = makeSweep({ maxPerRun: OPEN_SHARDS });
       // Act
       const first = await sweep.run();
@@ -346,7 +399,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
       expect(first.complete).toBe(false);
       expect(first.timedOut).toBeLessThanOrEqual(OPEN_SHARDS);
       expect(first.timedOut + rest.reduce((n, r) => n + r.timedOut, 0)).toBe(20);
-      expect(await openIds()).toEqual([]);
+      for (const job of jobs) expect((await getItem(job.id)).status).toBe('UNKNOWN');
     });
   });
 
@@ -382,7 +435,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
     await runner.start();
     try {
       // Act
-      now = T0 + 72 * HOUR;
+      now = T0 + 72 * HOUR + SETTLE;
       await makeSweep().run();
       // Assess
       const event = await unknown;
@@ -398,7 +451,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
     it('runs the sweep, counts what it did as metrics and logs one summary', async () => {
       // Prepare
       await submitted(makeStore());
-      now = T0 + 72 * HOUR;
+      now = T0 + 72 * HOUR + SETTLE;
       const metrics: [string, number][] = [];
       const infos: Record<string, unknown>[] = [];
       const handle = createSweepHandler({
@@ -409,7 +462,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
       // Act
       const result = await handle(60_000);
       // Assess
-      expect(result).toEqual({ due: 1, timedOut: 1, skipped: 0, failed: 0, complete: true });
+      expect(result).toEqual({ read: 1, due: 1, timedOut: 1, skipped: 0, failed: 0, complete: true });
       expect(metrics).toEqual([
         ['MessagesTimedOut', 1],
         ['SweepSkipped', 0],

@@ -20,9 +20,9 @@ import { StoreError } from '../errors.js';
  * full items takes a BatchGetItem after the query.
  * - `byRecipient`: MESSAGE items by `to` and `createdAt` (one index write per message).
  * - `byOriginator`: MO items by `from` and `receivedAt` (one index write per MO).
- * - `openByDeadline`: MESSAGE items still waiting for a final status, by `openShard` and `finalBy`
- *   (epoch seconds): written when a message is submitted, removed when it is final (two index
- *   writes per message). The final-status sweep queries it for deadlines that have passed.
+ * - `openByDeadline`: MESSAGE items that were ever open (waiting for a final status), by `openShard`
+ *   and `finalBy` (epoch seconds): written when a message is submitted and kept when it ends (one
+ *   index write per message). The final-status sweep reads each entry once, past its deadline.
  */
 export const MESSAGE_INDEXES = {
   byRecipient: { partitionKey: { name: 'to', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } },

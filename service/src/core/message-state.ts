@@ -71,9 +71,9 @@ export interface StatusItem {
   previousClaimOwner?: string;
   /** The job's validity period: with the final-status timeout, it sets `finalBy`. */
   validityPeriodSeconds?: number;
-  /** `openByDeadline` shard (`OPEN#n`), only while the message waits for its final status (docs/architecture.md §7.2). */
+  /** `openByDeadline` shard (`OPEN#n`), set when the message is first open and kept (docs/architecture.md §7.2). */
   openShard?: string;
-  /** Epoch seconds by which a final status is due, only while `openShard` is set. */
+  /** Epoch seconds by which a final status is due, set with `openShard`. */
   finalBy?: number;
   version: number;
   /** Epoch seconds (TTL). */
@@ -119,7 +119,7 @@ export interface WriteTime {
 /**
  * When a submitted message with no final receipt gives up waiting, and where it waits meanwhile
  * (docs/architecture.md §7.2). The store holds it; the rules below only set `openShard`/`finalBy`
- * when given one, and always remove them once the message is no longer open.
+ * when given one, once, and never remove them.
  */
 export interface FinalStatusRule {
   /** FINAL_STATUS_TIMEOUT_HOURS in seconds; the job's validity period applies when shorter. */
@@ -376,8 +376,8 @@ export function withReceipt(item: StatusItem, part: number, r: Receipt, t: Write
 }
 
 /**
- * Whether the message waits for its final status: SUBMITTED, ENROUTE or ACCEPTED. Exactly these
- * carry `openShard` and `finalBy` (the sparse index `openByDeadline`).
+ * Whether the message waits for its final status: SUBMITTED, ENROUTE or ACCEPTED. These carry
+ * `openShard` and `finalBy` (the sparse index `openByDeadline`), and keep them once ended.
  */
 export function isOpen(item: StatusItem): boolean {
   return item.statusRank >= SUBMITTED_RANK && item.statusRank < TIMED_OUT_RANK;
@@ -394,7 +394,7 @@ export interface TimeoutChange {
   expiresAt: number;
 }
 
-/** The attributes a timeout sets (`openShard` and `finalBy` are removed with them). */
+/** The attributes a timeout sets (`openShard` and `finalBy` stay: the index entry is not rewritten). */
 export function timeoutChange(t: WriteTime): TimeoutChange {
   return {
     status: MessageStatus.UNKNOWN,
@@ -409,7 +409,7 @@ export function timeoutChange(t: WriteTime): TimeoutChange {
 
 /**
  * The message made UNKNOWN ('no receipt') once its `finalBy` has passed; undefined when it is not
- * open or not yet due. Once only: it leaves the index. A final receipt later still wins
+ * open or not yet due. Once only: it is no longer open. A final receipt later still wins
  * ({@link TIMED_OUT_RANK}); a receipt in progress changes its parts, not its status.
  */
 export function timedOut(item: StatusItem, t: WriteTime): StatusItem | undefined {
@@ -613,21 +613,16 @@ function maxPart(parts: Record<string, PartState>): number {
 }
 
 /**
- * `openShard` and `finalBy` as the status says: set once when the message is open and `rule` is
- * given (the deadline is `now` plus the timeout, or the job's validity when shorter), and removed in
- * the same write that ends it, whatever ends it.
+ * `openShard` and `finalBy`: set once, by the write that first makes the message open when `rule` is
+ * given (the deadline is `now`, the time of that write, plus the timeout, or the job's validity when
+ * shorter), and never changed or removed after: removing them when the message ends would cost an
+ * index write, and the sweep reads each entry once, at its deadline, and leaves ended messages alone
+ * (docs/architecture.md §7.2).
  */
 function withDeadline(item: StatusItem, rule: FinalStatusRule | undefined, now: number): StatusItem {
-  if (isOpen(item)) {
-    if (rule === undefined || (item.openShard !== undefined && item.finalBy !== undefined)) return item;
-    const wait = Math.min(rule.timeoutSeconds, item.validityPeriodSeconds ?? Infinity);
-    return { ...item, openShard: rule.shardOf(item.id), finalBy: item.finalBy ?? Math.floor(now / 1000) + wait };
-  }
-  if (item.openShard === undefined && item.finalBy === undefined) return item;
-  const next = { ...item };
-  delete next.openShard;
-  delete next.finalBy;
-  return next;
+  if (!isOpen(item) || rule === undefined || (item.openShard !== undefined && item.finalBy !== undefined)) return item;
+  const wait = Math.min(rule.timeoutSeconds, item.validityPeriodSeconds ?? Infinity);
+  return { ...item, openShard: rule.shardOf(item.id), finalBy: item.finalBy ?? Math.floor(now / 1000) + wait };
 }
 
 function withoutClaim(item: StatusItem): StatusItem {

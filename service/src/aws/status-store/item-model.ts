@@ -35,7 +35,7 @@
  * | `previousClaimOwner` | S | the lease holder the last claim found (`''` when none): a claim that takes over another owner's expired lease counts an unknown outcome, since that owner may have submitted before it died |
  * | `version` | N | incremented by every write (optimistic concurrency) |
  * | `validityPeriodSeconds` | N | the job's validity period, when it has one (set by the claim) |
- * | `openShard`, `finalBy` | S, N | only while SUBMITTED, ENROUTE or ACCEPTED (keys of the sparse index `openByDeadline`): `OPEN#0`..`OPEN#7` (FNV-1a of `id`, `final-status.ts`) and the epoch second by which a final status is due — acceptance + FINAL_STATUS_TIMEOUT_HOURS, or + `validityPeriodSeconds` when shorter. Set by the write that makes the message SUBMITTED (or further); removed by the write that ends it, whichever (receipt, sweep, FAILED). Past `finalBy`, the sweep makes it UNKNOWN with `reason` = `no receipt` (docs/architecture.md §7.2) |
+ * | `openShard`, `finalBy` | S, N | from the write that first makes the message SUBMITTED (or further) on, and kept when it ends (keys of the sparse index `openByDeadline`; removing them would be one more index write): `OPEN#0`..`OPEN#7` (FNV-1a of `id`, `final-status.ts`) and the epoch second by which a final status is due — that write + FINAL_STATUS_TIMEOUT_HOURS, or + `validityPeriodSeconds` when shorter. Past `finalBy`, the sweep makes a message still open UNKNOWN with `reason` = `no receipt` (docs/architecture.md §7.2) |
  *
  * Long messages: the message status is derived from its parts once every part is accepted — any part
  * in a failure state (UNDELIVERED, EXPIRED, REJECTED, DELETED, UNKNOWN) → the first such; all
@@ -71,6 +71,10 @@
  *
  * ### BINDSLOT — `id` = `BINDSLOT#<systemId>#<n>`: the lease of bind slot `n` of an SMPP account (`../bind-lease.ts`).
  *
+ * ### SWEEP — `id` = `SWEEP#OPEN#<n>`: how far the final-status sweep has read shard `n` of `openByDeadline`
+ * `kind` = `SWEEP`, `until` (N, epoch seconds: every entry due before it is done), `resume` (S, JSON of the index key
+ * a run that stopped at its bound continues after; absent otherwise). No TTL. Written only by `final-status.ts`.
+ *
  * ### OPTOUT — `id` = `OPTOUT#<sender or *>#<number>`: one entry of the suppression list (docs/architecture.md §7.5)
  * `kind` = `OPTOUT`, `number` (S, digits only), `sender` (S, the sender id or short code, digits
  * only or upper case; `*` = every sender), `state` (S, `out` = no job from that sender reaches the
@@ -88,7 +92,7 @@ import { MESSAGE_KIND } from '../../core/message-state.js';
 import { OPTOUT_KIND, OPTOUT_PREFIX } from '../../core/opt-out.js';
 
 /** Item kinds in the table. */
-export const ItemKind = { MESSAGE: MESSAGE_KIND, CORRELATION: 'CORRELATION', MO: 'MO', MOPART: 'MOPART', BINDSLOT: 'BINDSLOT', OPTOUT: OPTOUT_KIND } as const;
+export const ItemKind = { MESSAGE: MESSAGE_KIND, CORRELATION: 'CORRELATION', MO: 'MO', MOPART: 'MOPART', BINDSLOT: 'BINDSLOT', OPTOUT: OPTOUT_KIND, SWEEP: 'SWEEP' } as const;
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 
 /** Prefix of correlation items' ids. */

@@ -216,7 +216,8 @@ export class ReceiptRouter {
     let changed = false;
     const result = await this.#writer.mutate(messageId, (item) => {
       if (item === undefined) return undefined;
-      const next = withReceipt(item, part, r, { now, ttlSeconds: this.#ttlSeconds }, this.#finalStatus);
+      // The time of this attempt (as recordAccepted's): a deadline set now is never already past when it lands.
+      const next = withReceipt(item, part, r, { now: Math.max(now, this.#clock()), ttlSeconds: this.#ttlSeconds }, this.#finalStatus);
       changed = next !== undefined;
       return next;
     });

@@ -167,7 +167,9 @@ export class StatusStore {
       await this.#writer.mutate(id, (current) => {
         if (current === undefined) this.#logger?.warn({ messageId: id, owner }, 'recordAccepted for a message that was never claimed');
         else this.#noteExpiredLease(current, owner);
-        return withAccepted(current ?? skeletonItem(id, this.#at(now)), parts, parked, totalParts, this.#at(now), this.#finalStatus);
+        // The time of this attempt, not of the call: a deadline set now is never already past when it lands (§7.2).
+        const at = this.#at(this.#clock());
+        return withAccepted(current ?? skeletonItem(id, at), parts, parked, totalParts, at, this.#finalStatus);
       });
       for (const r of routes) r.settle(true);
     } catch (err) {
