@@ -235,6 +235,8 @@ describe('candidateExactKeys and keysOfExact', () => {
     expect(candidateExactKeys(smscIdKeys('6699'))).toEqual(['d:6699', 'd:26265', 'x:1a2b']);
     expect(candidateExactKeys(smscIdKeys('1A2B'))).toEqual(['x:1a2b', 'd:6699']);
     expect(candidateExactKeys(smscIdKeys('order-7'))).toEqual(['s:order-7']);
+    // Keys a caller made up are looked under as they are, never read as numbers.
+    expect(candidateExactKeys(['d:x1', 'plain'])).toEqual(['d:x1', 'plain']);
   });
 });
 

@@ -17,6 +17,7 @@ const MAX_DECIMAL_DIGITS = 39;
 const MAX_HEX_DIGITS = 32;
 
 const DECIMAL = /^[0-9]+$/;
+const DECIMAL_KEY = /^d:[0-9]+$/;
 const HEX = /^[0-9a-fA-F]+$/;
 
 function bounded(key: string): string {
@@ -101,7 +102,7 @@ export function keysOfExact(exact: string): string[] {
 export function candidateExactKeys(receiptKeys: readonly string[]): string[] {
   const out = [...receiptKeys];
   for (const k of receiptKeys) {
-    if (!k.startsWith('d:')) continue;
+    if (!DECIMAL_KEY.test(k)) continue;
     const value = BigInt(k.slice(2));
     if (value >= NUMERIC_LIMIT) continue;
     const candidate = exactKey(value.toString(16));
