@@ -381,6 +381,39 @@ describe('a final status for every message (DynamoDB Local)', () => {
       }
     });
 
+    it('moves on past a write DynamoDB refuses for good (ValidationException), counting it as failed', async () => {
+      // Prepare: every write for one message is refused as a validation error would be
+      const store = makeStore();
+      const subs = [await submitted(store), await submitted(store)];
+      const jobs = subs.map((x) => x.job);
+      const refused = jobs[0]!.id;
+      const client = new DynamoDBClient({});
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const input = args.input as { Key?: { id?: { S?: string } }; UpdateExpression?: string };
+          if (input.Key?.id?.S === refused && input.UpdateExpression !== undefined) throw Object.assign(new Error('injected: refused'), { name: 'ValidationException', $fault: 'client' });
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+      now = T0 + 73 * HOUR;
+      try {
+        // Act
+        const r1 = await makeSweep({ client }).run();
+        now += HOUR;
+        const r2 = await makeSweep({ client }).run();
+        // Assess: the other message ended, the mark moved (r2 reads neither again), the refused one is left as it was
+        expect(r1).toMatchObject({ due: 2, timedOut: 1, failed: 1, complete: false });
+        expect(r2).toEqual({ read: 0, due: 0, timedOut: 0, skipped: 0, failed: 0, complete: true });
+        expect((await getItem(jobs[1]!.id)).status).toBe('UNKNOWN');
+        expect((await getItem(refused)).status).toBe('SUBMITTED');
+      } finally {
+        client.destroy();
+      }
+      // Ended by its receipt, so the check after each test (nothing left open) holds.
+      await store.recordReceipt(makeReceipt(subs[0]!.smscMessageId, 'DELIVERED'), subs[0]!.keys);
+    });
+
     it('stops at its bound and leaves the rest to the next run', async () => {
       // Prepare: 20 messages in 8 shards, so some shard holds more than one
       const store = makeStore();

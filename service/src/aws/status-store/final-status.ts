@@ -298,10 +298,23 @@ export class FinalStatusSweep {
       }
       result.failed += 1;
       result.complete = false;
+      if (refusedForGood(err)) {
+        // Trying again would hold the shard back for ever. Counted (the Errors alarm fires) and logged; the mark moves on.
+        this.#logger?.warn({ messageId: id, err: errorMessage(err) }, 'final-status sweep: update refused for good; the message stays as it is');
+        return true;
+      }
       this.#logger?.warn({ messageId: id, err: errorMessage(err) }, 'final-status sweep: update failed; left for the next run');
       return false;
     }
   }
+}
+
+/**
+ * A refusal DynamoDB would give again, whatever the load: a ValidationException (the item would grow past
+ * its limit, say). Throttling, access denied (a policy being fixed) and faults of its own are worth another run.
+ */
+function refusedForGood(err: unknown): boolean {
+  return (err as { name?: string }).name === 'ValidationException';
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */
