@@ -104,6 +104,20 @@ async function openIds(): Promise<string[]> {
 
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
+/** A client of its own whose every UpdateItem of message `id` throws `error` (the rest go through). */
+function failingWrites(id: string, error: Error): DynamoDBClient {
+  const client = new DynamoDBClient({});
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Key?: { id?: { S?: string } }; UpdateExpression?: string };
+      if (input.Key?.id?.S === id && input.UpdateExpression !== undefined) throw error;
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return client;
+}
+
 describe('a final status for every message (DynamoDB Local)', () => {
   describe('the open-by-deadline index', () => {
     it('takes a submitted message in, due after the timeout or its validity period when shorter', async () => {
@@ -355,16 +369,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
       // Prepare: the first run's write for one message fails
       const store = makeStore();
       const jobs = [(await submitted(store)).job, (await submitted(store)).job];
-      const failing = jobs[0]!.id;
-      const client = new DynamoDBClient({});
-      client.middlewareStack.add(
-        (next) => async (args) => {
-          const input = args.input as { Key?: { id?: { S?: string } }; UpdateExpression?: string };
-          if (input.Key?.id?.S === failing && input.UpdateExpression !== undefined) throw new Error('injected: write failed');
-          return next(args);
-        },
-        { step: 'initialize' },
-      );
+      const client = failingWrites(jobs[0]!.id, new Error('injected: write failed'));
       // An hour past the deadline: a mark moved to this run's end would leave the failed one below the next run's reach.
       now = T0 + 73 * HOUR;
       try {
@@ -387,15 +392,7 @@ describe('a final status for every message (DynamoDB Local)', () => {
       const subs = [await submitted(store), await submitted(store)];
       const jobs = subs.map((x) => x.job);
       const refused = jobs[0]!.id;
-      const client = new DynamoDBClient({});
-      client.middlewareStack.add(
-        (next) => async (args) => {
-          const input = args.input as { Key?: { id?: { S?: string } }; UpdateExpression?: string };
-          if (input.Key?.id?.S === refused && input.UpdateExpression !== undefined) throw Object.assign(new Error('injected: refused'), { name: 'ValidationException', $fault: 'client' });
-          return next(args);
-        },
-        { step: 'initialize' },
-      );
+      const client = failingWrites(refused, Object.assign(new Error('injected: refused'), { name: 'ValidationException', $fault: 'client' }));
       now = T0 + 73 * HOUR;
       try {
         // Act
