@@ -1,9 +1,10 @@
 /**
  * Where a receipt goes (docs/architecture.md §5 rule 6). A receipt for a part this task recorded
  * (most of them) is applied to its message in one write, found through an in-memory route. Any
- * other first reads its exact key's correlation: when that names a message (the usual case, a
+ * other first reads the correlation items its part can have (one per part, under the part's exact
+ * key: `candidateExactKeys`, its own exact key first): when one names a message (the usual case, a
  * receipt on another task's receiver a second after the submit), it is applied there. Otherwise it
- * is appended to its correlation items in one atomic update that also returns them, so either the
+ * is appended to those correlation items in one atomic update each that also returns them, so either the
  * receipt sees the part's correlation or the record of the part sees the receipt: a racing pair
  * never loses it. Of several parts whose keys a receipt shares, the exact match wins
  * (`core/receipt-keys.ts`); a receipt whose two ids disagree goes by the one a submit is known under.
