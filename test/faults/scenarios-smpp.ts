@@ -2,10 +2,11 @@
 import type { BindType } from '../../service/src/sim/smsc-simulator.js';
 import type { FaultContext } from './harness.js';
 import type { Scenario } from './scenarios.js';
+import { serviceEnv } from '../support/service-env.js';
 
 const SMPP_ESME_RINVBNDSTS = 0x04;
-/** The service's WINDOW_SIZE in the matrix (the default). */
-const WINDOW_SIZE = 10;
+/** The service's WINDOW_SIZE in the matrix: the tests' settings (20), not the production default (10). */
+const WINDOW_SIZE = Number(serviceEnv(0, '', '')['WINDOW_SIZE']);
 
 /** Jobs whose record shows more than one claim: handed back to the queue and received again. */
 async function reclaimed(ctx: FaultContext): Promise<string[]> {
