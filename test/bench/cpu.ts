@@ -27,10 +27,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createSqsClient } from '../../service/src/aws/queue.js';
-import { createMessagesTable, createQueues, localAwsEnv, type LocalAwsEndpoints } from '../../service/src/local/emulators.js';
+import { createQueues } from '../../service/src/local/emulators.js';
 import type { ProduceResult } from './aws-child.js';
+import { startStandIns } from './stand-ins.js';
 import { startChild, type Child } from './children.js';
 import type { CpuWindow } from './cpu-child.js';
 import { warmUpDynamoDb } from './floor.js';
@@ -86,12 +85,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
   const [aws, ...sims] = await Promise.all([startChild('test/bench/aws-child.ts'), ...TREES.map(() => startChild('test/bench/sim-child.ts'))]);
   if (!aws) throw new Error('no aws child');
   try {
-    const endpoints = await aws.call<LocalAwsEndpoints>('start');
-    const awsEnv: Record<string, string> = { ...localAwsEnv(endpoints) };
-    Object.assign(process.env, awsEnv);
-    await aws.call('env', awsEnv);
-    const admin = { sqs: createSqsClient(), dynamodb: new DynamoDBClient({}) };
-    await createMessagesTable(admin.dynamodb, TABLE);
+    const { env: awsEnv, admin } = await startStandIns(aws, TABLE);
     await warmUpDynamoDb(TABLE, 10_000);
     // One unreported round warms the stand-ins (and the simulators' JIT).
     await oneRound(o.warmup);

@@ -12,9 +12,10 @@ import { runInNewContext } from 'node:vm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createSqsClient } from '../../service/src/aws/queue.js';
 import { loadConfig } from '../../service/src/config.js';
-import { createMessagesTable, createQueues, localAwsEnv, type LocalAwsEndpoints } from '../../service/src/local/emulators.js';
+import { createQueues } from '../../service/src/local/emulators.js';
 import { silentLogger } from '../../service/src/logger.js';
 import { startService, type RunningService } from '../../service/src/main.js';
+import { startStandIns, type StandIns } from './stand-ins.js';
 import { startChild, type Child } from './children.js';
 import { runFloor, warmUpDynamoDb } from './floor.js';
 import { readItemTimes } from './items.js';
@@ -115,7 +116,7 @@ export interface E2eResult {
 interface Stack {
   awsChild: Child;
   sim: SimProcess;
-  admin: { sqs: ReturnType<typeof createSqsClient>; dynamodb: DynamoDBClient };
+  admin: StandIns['admin'];
   table: string;
   env: Record<string, string>;
 }
@@ -183,13 +184,7 @@ export async function runE2e(profile: BenchProfile['e2e'], log: (line: string) =
 
 async function startStack(): Promise<Stack> {
   const [awsChild, sim] = await Promise.all([startChild('test/bench/aws-child.ts'), startSimProcess()]);
-  const endpoints = await awsChild.call<LocalAwsEndpoints>('start');
-  const env = { ...localAwsEnv(endpoints) };
-  // The service's clients and ours read the endpoints from the environment, as in production.
-  Object.assign(process.env, env);
-  await awsChild.call('env', env);
-  const admin = { sqs: createSqsClient(), dynamodb: new DynamoDBClient({}) };
-  await createMessagesTable(admin.dynamodb, TABLE);
+  const { env, admin } = await startStandIns(awsChild, TABLE);
   return { awsChild, sim, admin, table: TABLE, env };
 }
 

@@ -7,13 +7,12 @@
  * service and the producers run in this process; fauxqs and DynamoDB Local in another, as in e2e.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createSqsClient } from '../../service/src/aws/queue.js';
 import { loadConfig } from '../../service/src/config.js';
-import { createMessagesTable, createQueues, localAwsEnv, type LocalAwsEndpoints } from '../../service/src/local/emulators.js';
+import { createQueues } from '../../service/src/local/emulators.js';
 import { silentLogger } from '../../service/src/logger.js';
 import { startService, type RunningService } from '../../service/src/main.js';
 import { sendSms } from '../../service/src/tools/client.js';
+import { startStandIns, type StandIns } from './stand-ins.js';
 import { startChild, type Child } from './children.js';
 import { warmUpDynamoDb } from './floor.js';
 import { readItemTimes, type ItemTimes } from './items.js';
@@ -71,7 +70,7 @@ export interface PriorityResult {
 interface Stack {
   awsChild: Child;
   sim: SimProcess;
-  admin: { sqs: ReturnType<typeof createSqsClient>; dynamodb: DynamoDBClient };
+  admin: StandIns['admin'];
   env: Record<string, string>;
 }
 
@@ -105,12 +104,7 @@ export async function runPriority(profile: BenchProfile['name'], log: (line: str
 
 async function startStack(): Promise<Stack> {
   const [awsChild, sim] = await Promise.all([startChild('test/bench/aws-child.ts'), startSimProcess()]);
-  const endpoints = await awsChild.call<LocalAwsEndpoints>('start');
-  const env = { ...localAwsEnv(endpoints) };
-  Object.assign(process.env, env);
-  await awsChild.call('env', env);
-  const admin = { sqs: createSqsClient(), dynamodb: new DynamoDBClient({}) };
-  await createMessagesTable(admin.dynamodb, TABLE);
+  const { env, admin } = await startStandIns(awsChild, TABLE);
   return { awsChild, sim, admin, env };
 }
 

@@ -76,13 +76,8 @@ export class ItemWriter {
     if (item !== undefined) setBounded(this.#recent, item.id, item, RECENT_ITEMS);
   }
 
-  /** Drops the remembered copy: another writer changed the item. */
-  forget(id: string): void {
-    this.#recent.delete(id);
-  }
-
   /** Runs `write` after every write to `id` this task queued before it. */
-  serially<T>(id: string, write: () => Promise<T>): Promise<T> {
+  #serially<T>(id: string, write: () => Promise<T>): Promise<T> {
     const run = (this.#writing.get(id) ?? Promise.resolve()).then(write);
     const tail = run.catch(() => undefined);
     this.#writing.set(id, tail);
@@ -108,7 +103,7 @@ export class ItemWriter {
       return waiting.written;
     }
     const changes = [change];
-    const written = this.serially(id, () => {
+    const written = this.#serially(id, () => {
       this.#waiting.delete(id);
       return this.#readModifyWrite(id, (item) => {
         let out = { item, changed: false };
