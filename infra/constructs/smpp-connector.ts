@@ -312,10 +312,11 @@ export class SmppConnector extends Construct {
 /**
  * What the service does to its table, and nothing more (no Scan, no DeleteItem, no stream):
  * GetItem, PutItem and UpdateItem; TransactWriteItems, which IAM authorises per Put and Update in
- * it; and BatchExecuteStatement of PartiQL INSERTs (the claims of a receive), authorised by
- * PartiQLInsert. The bind leases are UpdateItems on the same table.
+ * it; and BatchExecuteStatement of PartiQL INSERTs and UPDATEs (the claims of a receive, and the
+ * single-item writes of one turn batched: docs/architecture.md §3.2), authorised by PartiQLInsert
+ * and PartiQLUpdate. The bind leases are UpdateItems on the same table.
  */
-export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert'] as const;
+export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate'] as const;
 /** Added when opt-out is on: the suppression entries of a receive's jobs are read in one BatchGetItem. */
 export const OPT_OUT_TABLE_ACTIONS = ['dynamodb:BatchGetItem'] as const;
 

@@ -253,8 +253,8 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     const t = template(name);
     expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')).toEqual([
       ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
-      // GetItem, PutItem, UpdateItem; TransactWriteItems is authorised per Put/Update; BatchExecuteStatement of INSERTs by PartiQLInsert.
-      ['dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // GetItem, PutItem, UpdateItem; TransactWriteItems is authorised per Put/Update; BatchExecuteStatement of INSERTs and UPDATEs by PartiQLInsert and PartiQLUpdate.
+      ['dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
     ]);
     const doc = only(t, 'AWS::IAM::Policy', 'TaskTaskRoleDefaultPolicy').Properties.PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] };
@@ -722,7 +722,7 @@ describe('a stack with imported EIPs and an imported secret', () => {
     expect(env).toMatchObject({ OPT_OUT: 'true', OPT_OUT_KEYWORDS: 'STOP,ARRET', OPT_IN_KEYWORDS: 'START,UNSTOP', OPT_OUT_SCOPE: 'all' });
     const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'OUTBOUND_QUEUE_URL' ? 'https://sqs.example/q' : k === 'OUTBOUND_PRIORITY_QUEUE_URL' ? 'https://sqs.example/p' : 'resolved-at-deploy']));
     expect(loadConfig({ ...resolved, AWS_REGION: 'ap-southeast-1' }).optOut).toEqual({ enabled: true, stopKeywords: ['STOP', 'ARRET'], startKeywords: ['START', 'UNSTOP'], scope: 'all' });
-    expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')[1]).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')[1]).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
 
   it('reads the imported secret and creates none', () => {

@@ -592,7 +592,7 @@ describe('StatusStore (DynamoDB Local)', () => {
       expect(normalise(await getItem(store, a.id))).toEqual(normalise(await getItem(store, single.id)));
     });
 
-    it('records a single-part job in single-item writes only: claim (shared), correlation and message, receipt', async () => {
+    it('records the single-part jobs of one turn in four batches: claims, correlations, messages, receipts', async () => {
       // Prepare
       const { store, calls, close } = countedStore();
       const jobs = Array.from({ length: 5 }, () => ({ job: makeJob(), smsc: makeSmscId() }));
@@ -608,8 +608,10 @@ describe('StatusStore (DynamoDB Local)', () => {
           ),
         );
         // Assess
-        // No transaction: it bills each item twice (docs/architecture.md §5 rule 6).
-        expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 1, UpdateItem: 5, PutItem: 10 });
+        // No transaction (it bills each item twice, docs/architecture.md §5 rule 6), and the writes of
+        // one turn in one call each (§3.2, "Batched writes"): five jobs, four calls.
+        expect(calls.snapshot()).toEqual({ BatchExecuteStatement: 4 });
+        expect(calls.statements()).toEqual([5, 5, 5, 5]);
         for (const { job, smsc } of jobs) {
           expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { smscMessageId: smsc.smscMessageId, status: 'DELIVERED' } } });
         }
@@ -656,7 +658,8 @@ describe('StatusStore (DynamoDB Local)', () => {
         // Assess
         expect(first).toEqual({ outcome: 'applied', messageId: job.id, status: 'SUBMITTED' });
         expect(second).toEqual({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' });
-        expect(calls.snapshot()).toEqual({ UpdateItem: 3, PutItem: 3 }); // claim, 2 correlations, message, 2 receipts
+        // claim, the 2 correlations together, message, 2 receipts
+        expect(calls.snapshot()).toEqual({ UpdateItem: 1, BatchExecuteStatement: 1, PutItem: 3 });
       } finally {
         close();
       }
@@ -693,6 +696,88 @@ describe('StatusStore (DynamoDB Local)', () => {
         expect(await getItem(store, job.id)).toMatchObject({ status: 'DELIVERED', history: [{ status: 'SUBMITTING' }, { status: 'SUBMITTED' }, { status: 'DELIVERED' }] });
       } finally {
         close();
+      }
+    });
+
+    it('writes a batched message again after it lost a version race to another task', async () => {
+      // Prepare: task A accepted two jobs; task B then applies a receipt to the first, so A's copy of it is stale.
+      const { store: a, calls, close } = countedStore();
+      const b = makeStore();
+      const [one, two] = [makeJob(), makeJob()];
+      const [s1, s2] = [makeSmscId(), makeSmscId()];
+      try {
+        await Promise.all([a.claim(one, claimOpts('task-a')), a.claim(two, claimOpts('task-a'))]);
+        await Promise.all([a.recordAccepted(one.id, 'task-a', [{ part: 1, ...s1 }], 1), a.recordAccepted(two.id, 'task-a', [{ part: 1, ...s2 }], 1)]);
+        expect(await b.recordReceipt(makeReceipt(s1.smscMessageId, 'ENROUTE'), s1.keys)).toEqual({ outcome: 'applied', messageId: one.id, status: 'ENROUTE' });
+        const before = calls.snapshot();
+        // Act: both receipts on A in one turn: one batch, where the first message's version check fails.
+        const outcomes = await Promise.all([a.recordReceipt(makeReceipt(s1.smscMessageId, 'DELIVERED'), s1.keys), a.recordReceipt(makeReceipt(s2.smscMessageId, 'DELIVERED'), s2.keys)]);
+        // Assess: the refused one was read again and written alone; both receipts are stored.
+        expect(diffCounts(calls.snapshot(), before)).toEqual({ BatchExecuteStatement: 1, GetItem: 1, PutItem: 1 });
+        expect(outcomes).toEqual([
+          { outcome: 'applied', messageId: one.id, status: 'DELIVERED' },
+          { outcome: 'applied', messageId: two.id, status: 'DELIVERED' },
+        ]);
+        expect((await getItem(a, one.id)).history.map((h) => h.status)).toEqual(['SUBMITTING', 'SUBMITTED', 'ENROUTE', 'DELIVERED']);
+        expect(await getItem(a, two.id)).toMatchObject({ status: 'DELIVERED' });
+      } finally {
+        close();
+      }
+    });
+
+    it('takes the receipt parked on a correlation item that a batched insert found occupied', async () => {
+      // Prepare: a receipt for the first job's part reaches task B before A records the part.
+      const { store: a, calls, close } = countedStore();
+      const b = makeStore();
+      const [one, two] = [makeJob(), makeJob()];
+      const [s1, s2] = [makeSmscId(), makeSmscId()];
+      try {
+        await Promise.all([a.claim(one, claimOpts('task-a')), a.claim(two, claimOpts('task-a'))]);
+        expect(await b.recordReceipt(makeReceipt(s1.smscMessageId, 'DELIVERED'), s1.keys)).toEqual({ outcome: 'parked' });
+        const before = calls.snapshot();
+        // Act: both parts recorded in one turn.
+        await Promise.all([a.recordAccepted(one.id, 'task-a', [{ part: 1, ...s1 }], 1), a.recordAccepted(two.id, 'task-a', [{ part: 1, ...s2 }], 1)]);
+        // Assess: the occupied correlation fell back to the update, which returned the parked receipt
+        // (the two messages are then written in different turns, each alone).
+        expect(diffCounts(calls.snapshot(), before)).toEqual({ BatchExecuteStatement: 1, UpdateItem: 1, PutItem: 2 });
+        expect(calls.statements().at(-1)).toBe(2);
+        expect(await getItem(a, one.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { status: 'DELIVERED' } } });
+        expect(await getItem(a, two.id)).toMatchObject({ status: 'SUBMITTED' });
+      } finally {
+        close();
+      }
+    });
+
+    it('stores the same items one write at a time when the batch call fails', async () => {
+      // Prepare: one store whose every BatchExecuteStatement fails, one as usual; the same jobs on each.
+      const failing = new DynamoDBClient({});
+      const calls = countCalls(failing);
+      failing.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'BatchExecuteStatementCommand') throw new Error('batch refused by the test');
+          return next(args);
+        },
+        { step: 'initialize', name: 'failBatches' },
+      );
+      const stores = [makeStore({ client: failing }), makeStore()];
+      try {
+        // Act
+        const written = await Promise.all(
+          stores.map(async (store) => {
+            const jobs = Array.from({ length: 3 }, () => ({ job: makeJob(), smsc: makeSmscId() }));
+            await Promise.all(jobs.map(({ job }) => store.claim(job, claimOpts('task-a'))));
+            await Promise.all(jobs.map(({ job, smsc }) => store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1)));
+            await Promise.all(jobs.map(({ smsc }) => store.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys)));
+            return Promise.all(jobs.map(({ job }) => getItem(store, job.id)));
+          }),
+        );
+        // Assess: every write went one by one on the failing store, and the items match the batched ones.
+        expect(calls.snapshot()).toMatchObject({ UpdateItem: 6, PutItem: 6 });
+        const normalise = (item: StatusItem): object => ({ ...item, id: 'x', sqsMessageId: 'x', openShard: 'x', parts: { 1: { ...item.parts[1], smscMessageId: 'x' } } });
+        expect(written[0]?.map(normalise)).toEqual(written[1]?.map(normalise));
+        expect(written[0]?.map((i) => i.status)).toEqual(['DELIVERED', 'DELIVERED', 'DELIVERED']);
+      } finally {
+        failing.destroy();
       }
     });
 

@@ -14,13 +14,17 @@ export interface CallCounter {
   snapshot(): CallCounts;
   /** Mean time from `send` to its result per command, ms (queueing for a socket included). */
   meanMs(): CallCounts;
+  /** The number of statements in each BatchExecuteStatement, in the order they were sent. */
+  statements(): number[];
 }
 
-function counter(): CallCounter & { add(command: string, ms: number): void } {
+function counter(): CallCounter & { add(command: string, ms: number): void; batches: number[] } {
   const counts: CallCounts = {};
   const totalMs: CallCounts = {};
+  const batches: number[] = [];
   return {
     counts,
+    batches,
     add(command, ms) {
       counts[command] = (counts[command] ?? 0) + 1;
       totalMs[command] = (totalMs[command] ?? 0) + ms;
@@ -28,6 +32,7 @@ function counter(): CallCounter & { add(command: string, ms: number): void } {
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     snapshot: () => ({ ...counts }),
     meanMs: () => Object.fromEntries(Object.entries(totalMs).map(([k, v]) => [k, Math.round((v / (counts[k] ?? 1)) * 10) / 10])),
+    statements: () => [...batches],
   };
 }
 
@@ -38,6 +43,8 @@ export function countCalls(client: SQSClient | DynamoDBClient): CallCounter {
   (client as SQSClient).middlewareStack.add(
     (next, context) => async (args) => {
       const started = performance.now();
+      const statements = (args.input as { Statements?: unknown[] }).Statements;
+      if (statements !== undefined) c.batches.push(statements.length);
       try {
         return await next(args);
       } finally {

@@ -2,13 +2,15 @@
  * Writes of MESSAGE items, one at a time per item: a versioned read-modify-write (every write is
  * conditional on the `version` it read, and retried on a conflict), a per-item queue so this task's
  * writes to one item never race each other, and a cache of the items it wrote last, so the usual
- * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2).
+ * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2). Writes made in
+ * the same turn go out together (`statement-batcher.ts`); a write alone is a conditional PutItem.
  */
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../../errors.js';
 import type { StatusItem } from '../../core/message-state.js';
 import { Expr, fromItem, key, toItem } from '../item-codec.js';
 import { ItemKind } from './item-model.js';
+import { StatementBatcher, type Statement } from './statement-batcher.js';
 
 /** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
 const MAX_CONFLICT_RETRIES = 10;
@@ -43,11 +45,14 @@ export class ItemWriter {
   readonly #writing = new Map<string, Promise<unknown>>();
   /** Per MESSAGE id, the changes waiting for its next write: those that queue up meanwhile join them. */
   readonly #waiting = new Map<string, { changes: Change[]; written: Promise<StatusItem | undefined> }>();
+  /** This store's single-item writes of one turn, batched (shared with the receipt router's correlation writes). */
+  readonly statements: StatementBatcher;
 
   constructor(access: TableAccess) {
     this.#client = access.client;
     this.#table = access.table;
     this.#logger = access.logger;
+    this.statements = new StatementBatcher(access.client, access.logger);
   }
 
   /** The MESSAGE item with this id (consistent read), or undefined (also for ids of other kinds). */
@@ -126,24 +131,35 @@ export class ItemWriter {
       const { item: next, changed } = compose(current); // each change gets a copy
       if (!changed || next === undefined) return current;
       next.version = (version ?? 0) + 1;
-      const x = new Expr();
-      const condition =
-        current === undefined
-          ? `attribute_not_exists(${x.n('id')})`
-          : version === undefined
-            ? `attribute_not_exists(${x.n('version')})`
-            : `${x.n('version')} = ${x.v(version)}`;
-      try {
-        await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: toItem(next), ConditionExpression: condition, ...x.params() }));
+      if (await this.#write(id, current, next)) {
         this.remember(next);
         return next;
-      } catch (err) {
-        this.#recent.delete(id);
-        if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`update of ${id} failed`, { cause: err });
-        this.#logger?.debug({ messageId: id, attempt }, 'version conflict; retrying');
       }
+      this.#recent.delete(id);
+      this.#logger?.debug({ messageId: id, attempt }, 'version conflict; retrying');
     }
     throw new StoreError(`update of ${id} lost ${MAX_CONFLICT_RETRIES} version races in a row`);
+  }
+
+  /** Writes `next` where `current` is stored (undefined: nothing is); false when the item has moved on (a version conflict). */
+  async #write(id: string, current: StatusItem | undefined, next: StatusItem): Promise<boolean> {
+    const item = toItem(next);
+    const batched = await this.statements.write(versionedStatement(this.#table, id, current, item));
+    if (batched !== 'single') return batched === 'written';
+    const x = new Expr();
+    const condition =
+      current === undefined
+        ? `attribute_not_exists(${x.n('id')})`
+        : current.version === undefined
+          ? `attribute_not_exists(${x.n('version')})`
+          : `${x.n('version')} = ${x.v(current.version)}`;
+    try {
+      await this.#client.send(new PutItemCommand({ TableName: this.#table, Item: item, ConditionExpression: condition, ...x.params() }));
+      return true;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw new StoreError(`update of ${id} failed`, { cause: err });
+      return false;
+    }
   }
 
   /** PutItem unless the id exists; false when it does. */
@@ -159,6 +175,26 @@ export class ItemWriter {
       throw new StoreError(`put of ${item.id} failed`, { cause: err });
     }
   }
+}
+
+/**
+ * The PartiQL form of the conditional PutItem that writes `item` where `current` is stored: an INSERT
+ * when nothing is, else an UPDATE that sets every attribute of `item` and removes those only
+ * `current` has, on condition of `current`'s version. Where the version matches, the stored item is
+ * `current`, so the result is `item`, as the PutItem's would be (docs/architecture.md §3.2).
+ */
+export function versionedStatement(table: string, id: string, current: StatusItem | undefined, item: Record<string, AttributeValue>): Statement {
+  const names = Object.keys(item).filter((n) => n !== 'id');
+  if (current === undefined) {
+    return { id, statement: `INSERT INTO "${table}" VALUE {'id': ?${names.map((n) => `, '${n}': ?`).join('')}}`, parameters: [{ S: id }, ...names.map((n) => item[n] as AttributeValue)] };
+  }
+  const removed = Object.entries(current).filter(([n, v]) => v !== undefined && n !== 'id' && !(n in item)).map(([n]) => n);
+  const version = current.version === undefined ? '"version" IS MISSING' : '"version" = ?';
+  return {
+    id,
+    statement: `UPDATE "${table}"${names.map((n) => ` SET "${n}" = ?`).join('')}${removed.map((n) => ` REMOVE "${n}"`).join('')} WHERE "id" = ? AND ${version}`,
+    parameters: [...names.map((n) => item[n] as AttributeValue), { S: id }, ...(current.version === undefined ? [] : [{ N: String(current.version) }])],
+  };
 }
 
 /** A change to a MESSAGE item: the item to write, or undefined for no write (see ItemWriter.mutate). */
