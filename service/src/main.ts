@@ -77,6 +77,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     tableName: config.aws.tableName,
     ttlDays: config.messageTtlDays,
     finalStatusTimeoutHours: config.finalStatusTimeoutHours,
+    writeLingerMs: config.storeWriteLingerMs,
     clock: () => clock.now(),
     logger,
   });

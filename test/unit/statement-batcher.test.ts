@@ -62,6 +62,30 @@ describe('StatementBatcher', () => {
     expect(outcomes).toEqual(['single', 'single']);
   });
 
+  it('with a linger, batches statements of different turns together', async () => {
+    // Prepare
+    const { sent, client } = fakeClient((ids) => ids.map(() => undefined));
+    const batcher = new StatementBatcher(client as never, undefined, 50);
+    // Act: the second statement comes a turn after the first, within the linger.
+    const first = batcher.write(statement('a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const outcomes = await Promise.all([first, batcher.write(statement('b'))]);
+    // Assess
+    expect(sent).toEqual([['a', 'b']]);
+    expect(outcomes).toEqual(['written', 'written']);
+  });
+
+  it('sends a full batch at once, without waiting for the linger', async () => {
+    // Prepare: a linger far longer than the test's timeout.
+    const { sent, client } = fakeClient((ids) => ids.map(() => undefined));
+    const batcher = new StatementBatcher(client as never, undefined, 600_000);
+    // Act
+    const outcomes = await Promise.all(Array.from({ length: MAX_STATEMENTS }, (_, i) => batcher.write(statement(`id${i}`))));
+    // Assess
+    expect(sent).toHaveLength(1);
+    expect(outcomes.every((o) => o === 'written')).toBe(true);
+  });
+
   it('hands back a statement the answer leaves out', async () => {
     // Prepare: an answer shorter than the batch.
     const { client } = fakeClient(() => [undefined]);

@@ -3,7 +3,7 @@
  * conditional on the `version` it read, and retried on a conflict), a per-item queue so this task's
  * writes to one item never race each other, and a cache of the items it wrote last, so the usual
  * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2). Writes made in
- * the same turn go out together (`statement-batcher.ts`); a write alone is a conditional PutItem.
+ * the same linger go out together (`statement-batcher.ts`); a write alone is a conditional PutItem.
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../../errors.js';
@@ -45,14 +45,15 @@ export class ItemWriter {
   readonly #writing = new Map<string, Promise<unknown>>();
   /** Per MESSAGE id, the changes waiting for its next write: those that queue up meanwhile join them. */
   readonly #waiting = new Map<string, { changes: Change[]; written: Promise<StatusItem | undefined> }>();
-  /** This store's single-item writes of one turn, batched (shared with the receipt router's correlation writes). */
+  /** This store's single-item writes, batched (StatementBatcher) (shared with the receipt router's correlation writes). */
   readonly statements: StatementBatcher;
 
-  constructor(access: TableAccess) {
+  /** `writeLingerMs`: how long a write waits for others to share its batch (StatementBatcher). */
+  constructor(access: TableAccess, writeLingerMs = 0) {
     this.#client = access.client;
     this.#table = access.table;
     this.#logger = access.logger;
-    this.statements = new StatementBatcher(access.client, access.logger);
+    this.statements = new StatementBatcher(access.client, access.logger, writeLingerMs);
   }
 
   /** The MESSAGE item with this id (consistent read), or undefined (also for ids of other kinds). */

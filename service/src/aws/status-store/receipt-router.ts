@@ -242,7 +242,7 @@ export class ReceiptRouter {
    * (not the part's exact key) is left alone when another message holds it, and then returns undefined.
    */
   async #correlate(k: string, messageId: string, part: number, now: number): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
-    // Usually nothing is there yet: an INSERT (batched with the turn's other writes) says so as the
+    // Usually nothing is there yet: an INSERT (batched with the other writes of its linger) says so as the
     // update's empty answer would. When one is there, the update returns it.
     const id = CORRELATION_PREFIX + k;
     const inserted = await this.#writer.statements.write({

@@ -1,12 +1,12 @@
 /**
- * Single-item writes that happen in the same turn of the event loop go out together as one
+ * Single-item writes that happen in the same turn of the event loop (or, with a linger, within
+ * `lingerMs` of the first) go out together as one
  * BatchExecuteStatement of PartiQL statements (docs/architecture.md §3.2, "Batched writes"). Each
  * statement succeeds or fails on its own and bills as the single write it replaces; the batch saves
  * the per-request cost (HTTP, signing, the SDK's middleware), which is most of the service's CPU per
  * job. Under load many submit responses and receipts land in one turn, so batches grow with the rate.
  *
- * A statement alone in its turn is not sent: the caller makes its usual single-item call, so a
- * quiet service behaves exactly as before. A statement the batch could not settle (throttled, an
+ * A statement alone in its turn (or linger) is not sent: the caller makes its usual single-item call. A statement the batch could not settle (throttled, an
  * internal error, the whole call failed) is handed back the same way, and the single call, with the
  * SDK's own retries, decides it.
  */
@@ -43,26 +43,31 @@ export class StatementBatcher {
   readonly #client: Pick<DynamoDBClient, 'send'>;
   readonly #logger: StoreLogger | undefined;
   #pending: Pending[] = [];
-  #scheduled = false;
+  readonly #lingerMs: number;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
-  constructor(client: Pick<DynamoDBClient, 'send'>, logger?: StoreLogger) {
+  /** `lingerMs`: how long the first statement of a batch waits for others; 0 is to the end of the turn. */
+  constructor(client: Pick<DynamoDBClient, 'send'>, logger?: StoreLogger, lingerMs = 0) {
     this.#client = client;
     this.#logger = logger;
+    this.#lingerMs = lingerMs;
   }
 
-  /** Queues `statement` for this turn's batch; never rejects. */
+  /** Queues `statement` for the next batch; never rejects. */
   write(statement: Statement): Promise<StatementOutcome> {
     return new Promise((resolve) => {
       this.#pending.push({ statement, resolve });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      if (this.#pending.length >= MAX_STATEMENTS) this.#flush();
+      else if (this.#timer === undefined) this.#timer = this.#lingerMs > 0 ? setTimeout(() => this.#flush(), this.#lingerMs) : setImmediate(() => this.#flush());
     });
   }
 
   #flush(): void {
-    this.#scheduled = false;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      clearImmediate(this.#timer as NodeJS.Immediate);
+    }
+    this.#timer = undefined;
     const pending = this.#pending;
     this.#pending = [];
     if (pending.length === 1) {

@@ -69,6 +69,11 @@ export interface StatusStoreOptions {
    * before the final-status sweep makes it UNKNOWN (docs/architecture.md §7.2). @defaultvalue 72
    */
   finalStatusTimeoutHours?: number;
+  /**
+   * How long a correlation or message write waits for others to share its BatchExecuteStatement
+   * (docs/architecture.md §3.2, "Batched writes"); 0 batches only the writes of one turn. @defaultvalue 0
+   */
+  writeLingerMs?: number;
 }
 
 /** DynamoDB adapter for message status and correlation items, and reads of MO items (see `item-model.ts`). */
@@ -92,6 +97,8 @@ export class StatusStore {
     if (!Number.isInteger(routes) || routes < 0) problems.push(`receiptRoutes must be a whole number ≥ 0 (got ${routes})`);
     const timeoutHours = options.finalStatusTimeoutHours ?? SERVICE_DEFAULTS.FINAL_STATUS_TIMEOUT_HOURS;
     if (!Number.isFinite(timeoutHours) || timeoutHours <= 0) problems.push(`finalStatusTimeoutHours must be a positive number (got ${timeoutHours})`);
+    const lingerMs = options.writeLingerMs ?? 0;
+    if (!Number.isFinite(lingerMs) || lingerMs < 0) problems.push(`writeLingerMs must be a number ≥ 0 (got ${lingerMs})`);
     if (problems.length > 0) throw new ConfigError(problems);
     this.#client = options.client;
     this.#table = options.tableName;
@@ -100,7 +107,7 @@ export class StatusStore {
     this.#logger = options.logger;
     this.#finalStatus = { timeoutSeconds: Math.round(timeoutHours * 3600), shardOf: openShardOf };
     const access = { client: this.#client, table: this.#table, logger: this.#logger };
-    this.#writer = new ItemWriter(access);
+    this.#writer = new ItemWriter(access, lingerMs);
     const shared = { ...access, writer: this.#writer, clock: this.#clock, ttlSeconds: this.#ttlSeconds };
     this.#claims = new ClaimBatcher(shared);
     this.#router = new ReceiptRouter({ ...shared, maxRoutes: routes, receiptWaitMs: options.receiptWaitMs ?? 2000, finalStatus: this.#finalStatus });
