@@ -302,9 +302,7 @@ export class SmppConnector extends Construct {
     this.queue.grantConsumeMessages(taskRole);
     this.priorityQueue.grantConsumeMessages(taskRole);
     // On the table alone: the service never queries an index (Table.grant would add index/*).
-    // With opt-out on, also the suppression check's BatchGetItem (docs/architecture.md §7.5).
-    const tableActions = p.optOut ? [...TASK_TABLE_ACTIONS, ...OPT_OUT_TABLE_ACTIONS] : [...TASK_TABLE_ACTIONS];
-    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
+    taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TASK_TABLE_ACTIONS], resources: [this.table.tableArn] }));
     this.credentialsSecret.grantRead(taskRole);
   }
 }
@@ -312,13 +310,12 @@ export class SmppConnector extends Construct {
 /**
  * What the service does to its table, and nothing more (no Scan, no DeleteItem, no stream):
  * GetItem, PutItem and UpdateItem; TransactWriteItems, which IAM authorises per Put and Update in
- * it; and BatchExecuteStatement of PartiQL INSERTs and UPDATEs (the claims of a receive, and the
- * single-item writes of one turn batched: docs/architecture.md §3.2), authorised by PartiQLInsert
- * and PartiQLUpdate. The bind leases are UpdateItems on the same table.
+ * it; BatchExecuteStatement of PartiQL INSERTs and UPDATEs (the claims of a receive, and the
+ * single-item writes of one linger batched: docs/architecture.md §3.2), authorised by PartiQLInsert
+ * and PartiQLUpdate; and BatchGetItem (the consistent reads of one linger batched, and with opt-out
+ * on the suppression check of a receive, §7.5). The bind leases are UpdateItems on the same table.
  */
-export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate'] as const;
-/** Added when opt-out is on: the suppression entries of a receive's jobs are read in one BatchGetItem. */
-export const OPT_OUT_TABLE_ACTIONS = ['dynamodb:BatchGetItem'] as const;
+export const TASK_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate'] as const;
 
 /** Defaults of the optional props, apart from the builder. */
 const S = SERVICE_DEFAULTS;

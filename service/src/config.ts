@@ -87,11 +87,11 @@ export interface Config {
   /** Time allowed to drain the window on SIGTERM. @defaultvalue 20000 */
   shutdownGraceMs: number;
   /**
-   * How long a status write waits for others to share one BatchExecuteStatement (docs/architecture.md
-   * §3.2, "Batched writes"): a request costs far more CPU than the write it carries. 0: only the
-   * writes of one event-loop turn are batched. @defaultvalue 20
+   * How long a status write (or read) waits for others to share one BatchExecuteStatement
+   * (BatchGetItem) (docs/architecture.md §3.2, "Batched writes"): a request costs far more CPU than
+   * the item it carries. 0: only those of one event-loop turn are batched. @defaultvalue 20
    */
-  storeWriteLingerMs: number;
+  storeLingerMs: number;
   /**
    * Seconds a received job stays invisible on the queue, and this task's claim lease on it; the
    * heartbeat renews both every quarter of it while the job is in hand. A crashed task's jobs are
@@ -150,7 +150,7 @@ export const SERVICE_DEFAULTS = Object.freeze({
   LOG_LEVEL: 'info',
   HEALTH_PORT: 8080,
   SHUTDOWN_GRACE_MS: 20_000,
-  STORE_WRITE_LINGER_MS: 20,
+  STORE_LINGER_MS: 20,
   VISIBILITY_TIMEOUT_SECONDS: 15,
   MAX_RECEIVE_COUNT: 10,
   ACCOUNT_BINDS: 4,
@@ -205,7 +205,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(SERVICE_DEFAULTS.LOG_LEVEL),
   HEALTH_PORT: int(0, 65535).default(SERVICE_DEFAULTS.HEALTH_PORT),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(SERVICE_DEFAULTS.SHUTDOWN_GRACE_MS),
-  STORE_WRITE_LINGER_MS: int(0, 1_000).default(SERVICE_DEFAULTS.STORE_WRITE_LINGER_MS),
+  STORE_LINGER_MS: int(0, 1_000).default(SERVICE_DEFAULTS.STORE_LINGER_MS),
   VISIBILITY_TIMEOUT_SECONDS: int(10, 43_200).default(SERVICE_DEFAULTS.VISIBILITY_TIMEOUT_SECONDS),
   MAX_RECEIVE_COUNT: int(1, 1000).default(SERVICE_DEFAULTS.MAX_RECEIVE_COUNT),
   ACCOUNT_BINDS: int(1, 1000).default(SERVICE_DEFAULTS.ACCOUNT_BINDS),
@@ -308,7 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     logLevel: e.LOG_LEVEL,
     healthPort: e.HEALTH_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
-    storeWriteLingerMs: e.STORE_WRITE_LINGER_MS,
+    storeLingerMs: e.STORE_LINGER_MS,
     visibilityTimeoutSeconds: e.VISIBILITY_TIMEOUT_SECONDS,
     maxReceiveCount: e.MAX_RECEIVE_COUNT,
     accountBinds: e.ACCOUNT_BINDS,

@@ -77,7 +77,7 @@ export async function startService(config: Readonly<Config>, deps: ServiceDeps):
     tableName: config.aws.tableName,
     ttlDays: config.messageTtlDays,
     finalStatusTimeoutHours: config.finalStatusTimeoutHours,
-    writeLingerMs: config.storeWriteLingerMs,
+    lingerMs: config.storeLingerMs,
     clock: () => clock.now(),
     logger,
   });

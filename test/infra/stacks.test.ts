@@ -253,8 +253,8 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     const t = template(name);
     expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')).toEqual([
       ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
-      // GetItem, PutItem, UpdateItem; TransactWriteItems is authorised per Put/Update; BatchExecuteStatement of INSERTs and UPDATEs by PartiQLInsert and PartiQLUpdate.
-      ['dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // GetItem and BatchGetItem, PutItem, UpdateItem; TransactWriteItems is authorised per Put/Update; BatchExecuteStatement of INSERTs and UPDATEs by PartiQLInsert and PartiQLUpdate.
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
     ]);
     const doc = only(t, 'AWS::IAM::Policy', 'TaskTaskRoleDefaultPolicy').Properties.PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] };
@@ -715,7 +715,7 @@ describe('a stack with imported EIPs and an imported secret', () => {
     for (const configured of configuredStacks) template(configured.name).hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30 });
   });
 
-  it('turns opt-out on with one setting: the service gets its settings, the task role the suppression check\'s BatchGetItem', () => {
+  it('turns opt-out on with one setting: the service gets its settings, the task role the same table actions (BatchGetItem included)', () => {
     const t = template(name);
     const [container] = only(t, 'AWS::ECS::TaskDefinition', 'Task').Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
     const env = Object.fromEntries(container!.Environment.map((e) => [e.Name, e.Value]));

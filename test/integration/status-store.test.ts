@@ -748,6 +748,44 @@ describe('StatusStore (DynamoDB Local)', () => {
       }
     });
 
+    it('writes the accepted parts of a job whose lease was extended in one try, with no read', async () => {
+      // Prepare: the heartbeat extended the lease (a new version) while the job waited for its turn to be sent.
+      const { store, calls, close } = countedStore();
+      const job = makeJob();
+      const smsc = makeSmscId();
+      try {
+        await store.claim(job, claimOpts('task-a'));
+        expect(await store.extendClaim(job.id, 'task-a', LEASE_MS)).toMatchObject({ outcome: 'extended' });
+        const before = calls.snapshot();
+        // Act
+        await store.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1);
+        // Assess: the correlation and the message, each written once; nothing refused, nothing read again.
+        expect(diffCounts(calls.snapshot(), before)).toEqual({ UpdateItem: 1, PutItem: 1 });
+        expect(await getItem(store, job.id)).toMatchObject({ status: 'SUBMITTED', version: 3 });
+      } finally {
+        close();
+      }
+    });
+
+    it('reads for receipts that arrive together on another task in one BatchGetItem per step', async () => {
+      // Prepare: task A accepted three jobs; their receipts all come to task B.
+      const a = makeStore();
+      const { store: b, calls, close } = countedStore();
+      const jobs = Array.from({ length: 3 }, () => ({ job: makeJob(), smsc: makeSmscId() }));
+      try {
+        await Promise.all(jobs.map(({ job }) => a.claim(job, claimOpts('task-a'))));
+        await Promise.all(jobs.map(({ job, smsc }) => a.recordAccepted(job.id, 'task-a', [{ part: 1, ...smsc }], 1)));
+        // Act
+        const outcomes = await Promise.all(jobs.map(({ smsc }) => b.recordReceipt(makeReceipt(smsc.smscMessageId, 'DELIVERED'), smsc.keys)));
+        // Assess: the correlations in one read, the messages in another, the writes in one batch.
+        expect(calls.snapshot()).toEqual({ BatchGetItem: 2, BatchExecuteStatement: 1 });
+        expect(outcomes).toEqual(jobs.map(({ job }) => ({ outcome: 'applied', messageId: job.id, status: 'DELIVERED' })));
+        for (const { job } of jobs) expect(await getItem(a, job.id)).toMatchObject({ status: 'DELIVERED', parts: { 1: { status: 'DELIVERED' } } });
+      } finally {
+        close();
+      }
+    });
+
     it('stores the same items one write at a time when the batch call fails', async () => {
       // Prepare: one store whose every BatchExecuteStatement fails, one as usual; the same jobs on each.
       const failing = new DynamoDBClient({});

@@ -58,11 +58,11 @@ describe('loadConfig defaults', () => {
     expect(config).toMatchObject({ healthPort: 8080, logLevel: 'info', shutdownGraceMs: 20_000, messageTtlDays: 30 });
   });
 
-  it('lets a status write wait 20 ms for others to share its batch, 0 to 1000 ms when set', () => {
-    expect(loadConfig(env()).storeWriteLingerMs).toBe(20);
-    expect(loadConfig(env({ STORE_WRITE_LINGER_MS: '0' })).storeWriteLingerMs).toBe(0);
-    expect(() => loadConfig(env({ STORE_WRITE_LINGER_MS: '1001' }))).toThrow(ConfigError);
-    expect(() => loadConfig(env({ STORE_WRITE_LINGER_MS: '-1' }))).toThrow(ConfigError);
+  it('lets a status read or write wait 20 ms for others to share its batch, 0 to 1000 ms when set', () => {
+    expect(loadConfig(env()).storeLingerMs).toBe(20);
+    expect(loadConfig(env({ STORE_LINGER_MS: '0' })).storeLingerMs).toBe(0);
+    expect(() => loadConfig(env({ STORE_LINGER_MS: '1001' }))).toThrow(ConfigError);
+    expect(() => loadConfig(env({ STORE_LINGER_MS: '-1' }))).toThrow(ConfigError);
   });
 
   it('derives TON/NPI from each address unless SOURCE_/DEST_ADDR_TON/NPI force them', () => {

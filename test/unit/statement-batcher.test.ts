@@ -1,10 +1,11 @@
 /**
- * The statement batcher's own rules, against an in-process fake of the client's `send`: DynamoDB
- * Local cannot be made to throttle one statement of a batch. What the statements do to the table is
+ * The statement and read batchers' own rules, against an in-process fake of the client's `send`:
+ * DynamoDB Local cannot be made to throttle one statement of a batch or leave a key unprocessed. What the statements do to the table is
  * tested against DynamoDB Local in test/integration/status-store.test.ts ("calls per job").
  */
 import { describe, expect, it } from 'vitest';
-import type { BatchExecuteStatementCommand } from '@aws-sdk/client-dynamodb';
+import type { BatchExecuteStatementCommand, BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ReadBatcher } from '../../service/src/aws/status-store/read-batcher.js';
 import { batchesOf, MAX_STATEMENTS, StatementBatcher, type Statement } from '../../service/src/aws/status-store/statement-batcher.js';
 
 const statement = (id: string): Statement => ({ id, statement: `UPDATE "t" SET "a" = ? WHERE "id" = ?`, parameters: [{ S: 'x' }, { S: id }] });
@@ -86,6 +87,19 @@ describe('StatementBatcher', () => {
     expect(outcomes.every((o) => o === 'written')).toBe(true);
   });
 
+  it('sends at the end of the turn a statement that asks for it, with those lingering before it', async () => {
+    // Prepare: a linger far longer than the test's timeout.
+    const { sent, client } = fakeClient((ids) => ids.map(() => undefined));
+    const batcher = new StatementBatcher(client as never, undefined, 600_000);
+    // Act
+    const lingering = batcher.write(statement('a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const outcomes = await Promise.all([lingering, batcher.write(statement('b'), { endOfTurn: true })]);
+    // Assess
+    expect(sent).toEqual([['a', 'b']]);
+    expect(outcomes).toEqual(['written', 'written']);
+  });
+
   it('hands back a statement the answer leaves out', async () => {
     // Prepare: an answer shorter than the batch.
     const { client } = fakeClient(() => [undefined]);
@@ -117,5 +131,60 @@ describe('batchesOf', () => {
     // Assess
     expect(batches.map((b) => b.length)).toEqual([MAX_STATEMENTS, MAX_STATEMENTS, 3]);
     expect(batches.flat().map((p) => p.statement.id)).toEqual(pending.map((p) => p.statement.id));
+  });
+});
+
+/** A fake client for BatchGetItem: answers with the items `stored` has, leaving `unprocessed` ids unprocessed, or throws `fails`. */
+function fakeReader(stored: Record<string, string>, unprocessed: string[] = [], fails?: Error): { asked: string[][]; client: { send: (c: BatchGetItemCommand) => Promise<unknown> } } {
+  const asked: string[][] = [];
+  return {
+    asked,
+    client: {
+      send: async (command) => {
+        const keys = (command.input.RequestItems?.['t']?.Keys ?? []).map((k) => k['id']?.S ?? '');
+        asked.push(keys);
+        if (fails) throw fails;
+        return {
+          Responses: { t: keys.filter((id) => id in stored && !unprocessed.includes(id)).map((id) => ({ id: { S: id }, v: { S: stored[id] } })) },
+          UnprocessedKeys: unprocessed.length > 0 ? { t: { Keys: keys.filter((id) => unprocessed.includes(id)).map((id) => ({ id: { S: id } })) } } : {},
+        };
+      },
+    },
+  };
+}
+
+describe('ReadBatcher', () => {
+  it('reads one turn\'s ids in one consistent BatchGetItem, each id once, and tells every reader', async () => {
+    // Prepare
+    const { asked, client } = fakeReader({ a: 'A', b: 'B' }, ['c']);
+    const reader = new ReadBatcher(client as never, 't');
+    // Act: "a" is asked for twice; "c" comes back unprocessed; "d" does not exist.
+    const outcomes = await Promise.all(['a', 'b', 'a', 'c', 'd'].map((id) => reader.get(id)));
+    // Assess
+    expect(asked).toEqual([['a', 'b', 'c', 'd']]);
+    expect(outcomes).toEqual([{ item: { id: { S: 'a' }, v: { S: 'A' } } }, { item: { id: { S: 'b' }, v: { S: 'B' } } }, { item: { id: { S: 'a' }, v: { S: 'A' } } }, 'single', { item: undefined }]);
+  });
+
+  it('sends nothing for a read alone in its turn, and hands every read back when the call fails', async () => {
+    // Prepare
+    const { asked, client } = fakeReader({}, [], new Error('socket hang up'));
+    const reader = new ReadBatcher(client as never, 't');
+    // Act
+    const alone = await reader.get('a');
+    const failed = await Promise.all([reader.get('b'), reader.get('c')]);
+    // Assess
+    expect(alone).toBe('single');
+    expect(failed).toEqual(['single', 'single']);
+    expect(asked).toEqual([['b', 'c']]);
+  });
+
+  it('asks for the consistent read the GetItem would have made', async () => {
+    // Prepare
+    const inputs: unknown[] = [];
+    const reader = new ReadBatcher({ send: async (c: BatchGetItemCommand) => (inputs.push(c.input), { Responses: {} }) } as never, 't');
+    // Act
+    await Promise.all([reader.get('a'), reader.get('b')]);
+    // Assess
+    expect(inputs).toEqual([{ RequestItems: { t: { Keys: [{ id: { S: 'a' } }, { id: { S: 'b' } }], ConsistentRead: true } } }]);
   });
 });

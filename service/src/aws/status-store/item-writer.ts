@@ -2,14 +2,16 @@
  * Writes of MESSAGE items, one at a time per item: a versioned read-modify-write (every write is
  * conditional on the `version` it read, and retried on a conflict), a per-item queue so this task's
  * writes to one item never race each other, and a cache of the items it wrote last, so the usual
- * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2). Writes made in
- * the same linger go out together (`statement-batcher.ts`); a write alone is a conditional PutItem.
+ * claim → accepted → receipt sequence needs no GetItem (docs/architecture.md §3.2). Writes (and reads)
+ * made in the same linger go out together (`statement-batcher.ts`, `read-batcher.ts`); a write alone
+ * is a conditional PutItem, a read alone a GetItem.
  */
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StoreError } from '../../errors.js';
 import type { StatusItem } from '../../core/message-state.js';
 import { Expr, fromItem, key, toItem } from '../item-codec.js';
 import { ItemKind } from './item-model.js';
+import { ReadBatcher } from './read-batcher.js';
 import { StatementBatcher, type Statement } from './statement-batcher.js';
 
 /** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
@@ -44,16 +46,18 @@ export class ItemWriter {
   /** Tail of the writes queued per MESSAGE id: this task's writes to one item go one at a time, never racing each other. */
   readonly #writing = new Map<string, Promise<unknown>>();
   /** Per MESSAGE id, the changes waiting for its next write: those that queue up meanwhile join them. */
-  readonly #waiting = new Map<string, { changes: Change[]; written: Promise<StatusItem | undefined> }>();
+  readonly #waiting = new Map<string, Waiting>();
   /** This store's single-item writes, batched (StatementBatcher) (shared with the receipt router's correlation writes). */
   readonly statements: StatementBatcher;
+  readonly #reads: ReadBatcher;
 
-  /** `writeLingerMs`: how long a write waits for others to share its batch (StatementBatcher). */
-  constructor(access: TableAccess, writeLingerMs = 0) {
+  /** `lingerMs`: how long a read or write waits for others to share its batch call (StatementBatcher, ReadBatcher). */
+  constructor(access: TableAccess, lingerMs = 0) {
     this.#client = access.client;
     this.#table = access.table;
     this.#logger = access.logger;
-    this.statements = new StatementBatcher(access.client, access.logger, writeLingerMs);
+    this.statements = new StatementBatcher(access.client, access.logger, lingerMs);
+    this.#reads = new ReadBatcher(access.client, access.table, access.logger, lingerMs);
   }
 
   /** The MESSAGE item with this id (consistent read), or undefined (also for ids of other kinds). */
@@ -62,8 +66,10 @@ export class ItemWriter {
     return item?.kind === ItemKind.MESSAGE ? (item as unknown as StatusItem) : undefined;
   }
 
-  /** Any item, as stored (consistent read). */
+  /** Any item, as stored (consistent read; batched with the other reads of its linger). */
   async getRaw(id: string): Promise<Record<string, unknown> | undefined> {
+    const batched = await this.#reads.get(id);
+    if (batched !== 'single') return fromItem<Record<string, unknown>>(batched.item);
     try {
       const out = await this.#client.send(new GetItemCommand({ TableName: this.#table, Key: key(id), ConsistentRead: true }));
       return fromItem<Record<string, unknown>>(out.Item);
@@ -102,29 +108,35 @@ export class ItemWriter {
    * each applied to what the one before it made (a long message's receipts come together: one
    * write instead of one each). Every caller gets what that write stored.
    */
-  mutate(id: string, change: Change): Promise<StatusItem | undefined> {
+  mutate(id: string, change: Change, opts: { endOfTurn?: boolean } = {}): Promise<StatusItem | undefined> {
     const waiting = this.#waiting.get(id);
     if (waiting !== undefined) {
       waiting.changes.push(change);
+      waiting.endOfTurn ||= opts.endOfTurn === true;
       return waiting.written;
     }
     const changes = [change];
-    const written = this.#serially(id, () => {
-      this.#waiting.delete(id);
-      return this.#readModifyWrite(id, (item) => {
-        let out = { item, changed: false };
-        for (const c of changes) {
-          const next = c(out.item === undefined ? undefined : structuredClone(out.item));
-          if (next !== undefined) out = { item: next, changed: true };
-        }
-        return out;
-      });
-    });
-    this.#waiting.set(id, { changes, written });
-    return written;
+    // The write runs later (after this task's earlier writes to the item): it reads `entry` then.
+    const entry: Waiting = {
+      changes,
+      endOfTurn: opts.endOfTurn === true,
+      written: this.#serially(id, () => {
+        this.#waiting.delete(id);
+        return this.#readModifyWrite(id, entry.endOfTurn, (item) => {
+          let out = { item, changed: false };
+          for (const c of changes) {
+            const next = c(out.item === undefined ? undefined : structuredClone(out.item));
+            if (next !== undefined) out = { item: next, changed: true };
+          }
+          return out;
+        });
+      }),
+    };
+    this.#waiting.set(id, entry);
+    return entry.written;
   }
 
-  async #readModifyWrite(id: string, compose: (item: StatusItem | undefined) => { item: StatusItem | undefined; changed: boolean }): Promise<StatusItem | undefined> {
+  async #readModifyWrite(id: string, endOfTurn: boolean, compose: (item: StatusItem | undefined) => { item: StatusItem | undefined; changed: boolean }): Promise<StatusItem | undefined> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const cached = attempt === 0 ? this.#recent.get(id) : undefined;
       const current = cached ?? (await this.get(id));
@@ -132,7 +144,7 @@ export class ItemWriter {
       const { item: next, changed } = compose(current); // each change gets a copy
       if (!changed || next === undefined) return current;
       next.version = (version ?? 0) + 1;
-      if (await this.#write(id, current, next)) {
+      if (await this.#write(id, current, next, endOfTurn)) {
         this.remember(next);
         return next;
       }
@@ -143,9 +155,9 @@ export class ItemWriter {
   }
 
   /** Writes `next` where `current` is stored (undefined: nothing is); false when the item has moved on (a version conflict). */
-  async #write(id: string, current: StatusItem | undefined, next: StatusItem): Promise<boolean> {
+  async #write(id: string, current: StatusItem | undefined, next: StatusItem, endOfTurn: boolean): Promise<boolean> {
     const item = toItem(next);
-    const batched = await this.statements.write(versionedStatement(this.#table, id, current, item));
+    const batched = await this.statements.write(versionedStatement(this.#table, id, current, item), { endOfTurn });
     if (batched !== 'single') return batched === 'written';
     const x = new Expr();
     const condition =
@@ -200,6 +212,13 @@ export function versionedStatement(table: string, id: string, current: StatusIte
 
 /** A change to a MESSAGE item: the item to write, or undefined for no write (see ItemWriter.mutate). */
 type Change = (item: StatusItem | undefined) => StatusItem | undefined;
+
+/** The changes waiting for an item's next write; `endOfTurn`: that write skips the linger. */
+interface Waiting {
+  changes: Change[];
+  endOfTurn: boolean;
+  written: Promise<StatusItem | undefined>;
+}
 
 /** Sets `key` as the newest entry of an insertion-ordered map, dropping the oldest beyond `max` (0: keeps nothing). */
 export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {

@@ -70,10 +70,11 @@ export interface StatusStoreOptions {
    */
   finalStatusTimeoutHours?: number;
   /**
-   * How long a correlation or message write waits for others to share its BatchExecuteStatement
-   * (docs/architecture.md §3.2, "Batched writes"); 0 batches only the writes of one turn. @defaultvalue 0
+   * How long a correlation or message write (or consistent read) waits for others to share its
+   * BatchExecuteStatement (BatchGetItem) (docs/architecture.md §3.2, "Batched writes"); 0 batches
+   * only those of one turn. @defaultvalue 0
    */
-  writeLingerMs?: number;
+  lingerMs?: number;
 }
 
 /** DynamoDB adapter for message status and correlation items, and reads of MO items (see `item-model.ts`). */
@@ -97,8 +98,8 @@ export class StatusStore {
     if (!Number.isInteger(routes) || routes < 0) problems.push(`receiptRoutes must be a whole number ≥ 0 (got ${routes})`);
     const timeoutHours = options.finalStatusTimeoutHours ?? SERVICE_DEFAULTS.FINAL_STATUS_TIMEOUT_HOURS;
     if (!Number.isFinite(timeoutHours) || timeoutHours <= 0) problems.push(`finalStatusTimeoutHours must be a positive number (got ${timeoutHours})`);
-    const lingerMs = options.writeLingerMs ?? 0;
-    if (!Number.isFinite(lingerMs) || lingerMs < 0) problems.push(`writeLingerMs must be a number ≥ 0 (got ${lingerMs})`);
+    const lingerMs = options.lingerMs ?? 0;
+    if (!Number.isFinite(lingerMs) || lingerMs < 0) problems.push(`lingerMs must be a number ≥ 0 (got ${lingerMs})`);
     if (problems.length > 0) throw new ConfigError(problems);
     this.#client = options.client;
     this.#table = options.tableName;
@@ -137,15 +138,19 @@ export class StatusStore {
     const claimExpiresAt = this.#clock() + leaseMs;
     const x = new Expr();
     try {
-      await this.#client.send(
+      const out = await this.#client.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: key(id),
           UpdateExpression: `SET ${x.n('claimExpiresAt')} = ${x.v(claimExpiresAt)}, ${x.n('version')} = if_not_exists(${x.n('version')}, ${x.v(0)}) + ${x.v(1)}`,
           ConditionExpression: `${x.n('claimOwner')} = ${x.v(owner)} AND ${x.n('status')} = ${x.v(MessageStatus.SUBMITTING)}`,
           ...x.params(),
+          // The item as it is now: the next write to it (usually the accepted parts) then starts from
+          // the right version instead of being refused and reading it again. Bills nothing more.
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      this.#writer.remember(fromItem<StatusItem>(out.Attributes));
       return { outcome: 'extended', claimExpiresAt };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return { outcome: 'lost' };
@@ -177,7 +182,9 @@ export class StatusStore {
         // The time of this attempt, not of the call: a deadline set now is never already past when it lands (§7.2).
         const at = this.#at(this.#clock());
         return withAccepted(current ?? skeletonItem(id, at), parts, parked, totalParts, at, this.#finalStatus);
-      });
+        // Right after the correlations, without a second linger: a receipt on another task applied
+        // between the two writes makes this one re-read (docs/architecture.md §3.2, "Batched writes").
+      }, { endOfTurn: true });
       for (const r of routes) r.settle(true);
     } catch (err) {
       for (const r of routes) r.settle(false);
