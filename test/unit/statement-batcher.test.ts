@@ -87,19 +87,6 @@ describe('StatementBatcher', () => {
     expect(outcomes.every((o) => o === 'written')).toBe(true);
   });
 
-  it('sends at the end of the turn a statement that asks for it, with those lingering before it', async () => {
-    // Prepare: a linger far longer than the test's timeout.
-    const { sent, client } = fakeClient((ids) => ids.map(() => undefined));
-    const batcher = new StatementBatcher(client as never, undefined, 600_000);
-    // Act
-    const lingering = batcher.write(statement('a'));
-    await new Promise((resolve) => setImmediate(resolve));
-    const outcomes = await Promise.all([lingering, batcher.write(statement('b'), { endOfTurn: true })]);
-    // Assess
-    expect(sent).toEqual([['a', 'b']]);
-    expect(outcomes).toEqual(['written', 'written']);
-  });
-
   it('hands back a statement the answer leaves out', async () => {
     // Prepare: an answer shorter than the batch.
     const { client } = fakeClient(() => [undefined]);

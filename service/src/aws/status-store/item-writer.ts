@@ -46,7 +46,7 @@ export class ItemWriter {
   /** Tail of the writes queued per MESSAGE id: this task's writes to one item go one at a time, never racing each other. */
   readonly #writing = new Map<string, Promise<unknown>>();
   /** Per MESSAGE id, the changes waiting for its next write: those that queue up meanwhile join them. */
-  readonly #waiting = new Map<string, Waiting>();
+  readonly #waiting = new Map<string, { changes: Change[]; written: Promise<StatusItem | undefined> }>();
   /** This store's single-item writes, batched (StatementBatcher) (shared with the receipt router's correlation writes). */
   readonly statements: StatementBatcher;
   readonly #reads: ReadBatcher;
@@ -108,35 +108,29 @@ export class ItemWriter {
    * each applied to what the one before it made (a long message's receipts come together: one
    * write instead of one each). Every caller gets what that write stored.
    */
-  mutate(id: string, change: Change, opts: { endOfTurn?: boolean } = {}): Promise<StatusItem | undefined> {
+  mutate(id: string, change: Change): Promise<StatusItem | undefined> {
     const waiting = this.#waiting.get(id);
     if (waiting !== undefined) {
       waiting.changes.push(change);
-      waiting.endOfTurn ||= opts.endOfTurn === true;
       return waiting.written;
     }
     const changes = [change];
-    // The write runs later (after this task's earlier writes to the item): it reads `entry` then.
-    const entry: Waiting = {
-      changes,
-      endOfTurn: opts.endOfTurn === true,
-      written: this.#serially(id, () => {
-        this.#waiting.delete(id);
-        return this.#readModifyWrite(id, entry.endOfTurn, (item) => {
-          let out = { item, changed: false };
-          for (const c of changes) {
-            const next = c(out.item === undefined ? undefined : structuredClone(out.item));
-            if (next !== undefined) out = { item: next, changed: true };
-          }
-          return out;
-        });
-      }),
-    };
-    this.#waiting.set(id, entry);
-    return entry.written;
+    const written = this.#serially(id, () => {
+      this.#waiting.delete(id);
+      return this.#readModifyWrite(id, (item) => {
+        let out = { item, changed: false };
+        for (const c of changes) {
+          const next = c(out.item === undefined ? undefined : structuredClone(out.item));
+          if (next !== undefined) out = { item: next, changed: true };
+        }
+        return out;
+      });
+    });
+    this.#waiting.set(id, { changes, written });
+    return written;
   }
 
-  async #readModifyWrite(id: string, endOfTurn: boolean, compose: (item: StatusItem | undefined) => { item: StatusItem | undefined; changed: boolean }): Promise<StatusItem | undefined> {
+  async #readModifyWrite(id: string, compose: (item: StatusItem | undefined) => { item: StatusItem | undefined; changed: boolean }): Promise<StatusItem | undefined> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       const cached = attempt === 0 ? this.#recent.get(id) : undefined;
       const current = cached ?? (await this.get(id));
@@ -144,7 +138,7 @@ export class ItemWriter {
       const { item: next, changed } = compose(current); // each change gets a copy
       if (!changed || next === undefined) return current;
       next.version = (version ?? 0) + 1;
-      if (await this.#write(id, current, next, endOfTurn)) {
+      if (await this.#write(id, current, next)) {
         this.remember(next);
         return next;
       }
@@ -155,9 +149,9 @@ export class ItemWriter {
   }
 
   /** Writes `next` where `current` is stored (undefined: nothing is); false when the item has moved on (a version conflict). */
-  async #write(id: string, current: StatusItem | undefined, next: StatusItem, endOfTurn: boolean): Promise<boolean> {
+  async #write(id: string, current: StatusItem | undefined, next: StatusItem): Promise<boolean> {
     const item = toItem(next);
-    const batched = await this.statements.write(versionedStatement(this.#table, id, current, item), { endOfTurn });
+    const batched = await this.statements.write(versionedStatement(this.#table, id, current, item));
     if (batched !== 'single') return batched === 'written';
     const x = new Expr();
     const condition =
@@ -212,13 +206,6 @@ export function versionedStatement(table: string, id: string, current: StatusIte
 
 /** A change to a MESSAGE item: the item to write, or undefined for no write (see ItemWriter.mutate). */
 type Change = (item: StatusItem | undefined) => StatusItem | undefined;
-
-/** The changes waiting for an item's next write; `endOfTurn`: that write skips the linger. */
-interface Waiting {
-  changes: Change[];
-  endOfTurn: boolean;
-  written: Promise<StatusItem | undefined>;
-}
 
 /** Sets `key` as the newest entry of an insertion-ordered map, dropping the oldest beyond `max` (0: keeps nothing). */
 export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {

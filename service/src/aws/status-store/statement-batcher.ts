@@ -45,8 +45,6 @@ export class StatementBatcher {
   #pending: Pending[] = [];
   readonly #lingerMs: number;
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  /** The batch leaves at the end of this turn, not after the linger. */
-  #endOfTurn = false;
 
   /** `lingerMs`: how long the first statement of a batch waits for others; 0 is to the end of the turn. */
   constructor(client: Pick<DynamoDBClient, 'send'>, logger?: StoreLogger, lingerMs = 0) {
@@ -55,20 +53,12 @@ export class StatementBatcher {
     this.#lingerMs = lingerMs;
   }
 
-  /**
-   * Queues `statement` for the next batch; never rejects. `endOfTurn`: the batch leaves at the end of
-   * this turn, with what is waiting (for the second write of a sequence, whose first write already
-   * waited: a longer gap between them would only widen the race that refuses it).
-   */
-  write(statement: Statement, opts: { endOfTurn?: boolean } = {}): Promise<StatementOutcome> {
+  /** Queues `statement` for the next batch; never rejects. */
+  write(statement: Statement): Promise<StatementOutcome> {
     return new Promise((resolve) => {
       this.#pending.push({ statement, resolve });
       if (this.#pending.length >= MAX_STATEMENTS) this.#flush();
-      else if ((opts.endOfTurn === true || this.#lingerMs === 0) && !this.#endOfTurn) {
-        clearTimeout(this.#timer as NodeJS.Timeout | undefined);
-        this.#endOfTurn = true;
-        this.#timer = setImmediate(() => this.#flush());
-      } else this.#timer ??= setTimeout(() => this.#flush(), this.#lingerMs);
+      else if (this.#timer === undefined) this.#timer = this.#lingerMs > 0 ? setTimeout(() => this.#flush(), this.#lingerMs) : setImmediate(() => this.#flush());
     });
   }
 
@@ -78,7 +68,6 @@ export class StatementBatcher {
       clearImmediate(this.#timer as NodeJS.Immediate);
     }
     this.#timer = undefined;
-    this.#endOfTurn = false;
     const pending = this.#pending;
     this.#pending = [];
     if (pending.length === 1) {

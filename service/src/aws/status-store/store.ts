@@ -182,9 +182,7 @@ export class StatusStore {
         // The time of this attempt, not of the call: a deadline set now is never already past when it lands (§7.2).
         const at = this.#at(this.#clock());
         return withAccepted(current ?? skeletonItem(id, at), parts, parked, totalParts, at, this.#finalStatus);
-        // Right after the correlations, without a second linger: a receipt on another task applied
-        // between the two writes makes this one re-read (docs/architecture.md §3.2, "Batched writes").
-      }, { endOfTurn: true });
+      });
       for (const r of routes) r.settle(true);
     } catch (err) {
       for (const r of routes) r.settle(false);
