@@ -7,6 +7,7 @@
  */
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StoreLogger } from './item-writer.js';
+import { Linger } from './linger.js';
 
 /** The item as stored (undefined: there is none), or `single`: make the GetItem. */
 export type ReadOutcome = { item: Record<string, AttributeValue> | undefined } | 'single';
@@ -19,17 +20,16 @@ export class ReadBatcher {
   readonly #client: Pick<DynamoDBClient, 'send'>;
   readonly #table: string;
   readonly #logger: StoreLogger | undefined;
-  readonly #lingerMs: number;
+  readonly #linger: Linger;
   /** Per id, everyone waiting for it: one key in the batch however many ask. */
   #pending = new Map<string, ((outcome: ReadOutcome) => void)[]>();
-  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
   /** `lingerMs`: how long the first read of a batch waits for others; 0 is to the end of the turn. */
   constructor(client: Pick<DynamoDBClient, 'send'>, table: string, logger?: StoreLogger, lingerMs = 0) {
     this.#client = client;
     this.#table = table;
     this.#logger = logger;
-    this.#lingerMs = lingerMs;
+    this.#linger = new Linger(lingerMs, () => this.#flush());
   }
 
   /** The item with key `id`, read consistently in the next batch; never rejects. */
@@ -38,17 +38,11 @@ export class ReadBatcher {
       const waiting = this.#pending.get(id);
       if (waiting !== undefined) waiting.push(resolve);
       else this.#pending.set(id, [resolve]);
-      if (this.#pending.size >= MAX_KEYS) this.#flush();
-      else if (this.#timer === undefined) this.#timer = this.#lingerMs > 0 ? setTimeout(() => this.#flush(), this.#lingerMs) : setImmediate(() => this.#flush());
+      this.#linger.joined(this.#pending.size >= MAX_KEYS);
     });
   }
 
   #flush(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
-    }
-    this.#timer = undefined;
     const pending = [...this.#pending];
     this.#pending = new Map();
     if (pending.length === 1) {

@@ -12,6 +12,7 @@
  */
 import { BatchExecuteStatementCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StoreLogger } from './item-writer.js';
+import { Linger } from './linger.js';
 
 /** One write statement, on the item with key `id`. */
 export interface Statement {
@@ -43,31 +44,24 @@ export class StatementBatcher {
   readonly #client: Pick<DynamoDBClient, 'send'>;
   readonly #logger: StoreLogger | undefined;
   #pending: Pending[] = [];
-  readonly #lingerMs: number;
-  #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  readonly #linger: Linger;
 
   /** `lingerMs`: how long the first statement of a batch waits for others; 0 is to the end of the turn. */
   constructor(client: Pick<DynamoDBClient, 'send'>, logger?: StoreLogger, lingerMs = 0) {
     this.#client = client;
     this.#logger = logger;
-    this.#lingerMs = lingerMs;
+    this.#linger = new Linger(lingerMs, () => this.#flush());
   }
 
   /** Queues `statement` for the next batch; never rejects. */
   write(statement: Statement): Promise<StatementOutcome> {
     return new Promise((resolve) => {
       this.#pending.push({ statement, resolve });
-      if (this.#pending.length >= MAX_STATEMENTS) this.#flush();
-      else if (this.#timer === undefined) this.#timer = this.#lingerMs > 0 ? setTimeout(() => this.#flush(), this.#lingerMs) : setImmediate(() => this.#flush());
+      this.#linger.joined(this.#pending.length >= MAX_STATEMENTS);
     });
   }
 
   #flush(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
-    }
-    this.#timer = undefined;
     const pending = this.#pending;
     this.#pending = [];
     if (pending.length === 1) {
