@@ -15,6 +15,9 @@
  *   npx tsx test/bench/cpu.ts [--jobs 1500] [--rounds 3] [--mps 150] [--tls]
  *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile]
  *
+ * A tree may carry its own rate, `<path>@<mps>` (e.g. `--trees .@50,.@300`): the same code at two
+ * rates in the same windows, for how the CPU per job falls as batches fill.
+ *
  * `npm run bench -- --only cpu [--before <rev>]` runs it too (runCpu), this checkout beside a
  * worktree of <rev> (cost-before.ts) when given.
  *
@@ -44,7 +47,7 @@ export interface CpuOptions {
   /** MPS_PER_BIND of each service (one TX bind each). */
   mps: number;
   tls: boolean;
-  /** Checkouts whose service runs (their test/bench/cpu-child.ts); the first is "after" in ratios. */
+  /** Checkouts whose service runs (their test/bench/cpu-child.ts), each `path` or `path@mps`; the first is "after" in ratios. */
   trees: string[];
   /** Jobs of the unreported warm-up round. */
   warmup: number;
@@ -109,7 +112,8 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
       const tasks: Child[] = [];
       try {
         const setups = await Promise.all(
-          TREES.map(async (tree, n) => {
+          TREES.map(async (spec, n) => {
+            const [tree = spec, rate] = spec.split('@');
             const sim = sims[n];
             if (!sim) throw new Error('no simulator');
             const id = runId();
@@ -118,7 +122,10 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
               mps: 10_000_000,
               maxBinds: 2,
               responseDelayMs: 0,
-              receiptDelayMs: 0,
+              // A receipt a second after its submit, as the cost scenario has it: one that overtakes the
+              // record of its submit (receipts from a real SMSC take seconds) is parked, and that path
+              // is not what a job usually costs.
+              receiptDelayMs: 1_000,
               seed: Math.floor(Math.random() * 2 ** 31),
               recordAcceptances: false,
               tls: o.tls,
@@ -134,7 +141,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
               SMPP_PASSWORD: SIM_ACCOUNT.password,
               TX_BINDS: '1',
               RX_BINDS: '1',
-              MPS_PER_BIND: String(o.mps),
+              MPS_PER_BIND: rate ?? String(o.mps),
               WINDOW_SIZE: '10',
               OUTBOUND_QUEUE_URL: queueUrl,
               MESSAGES_TABLE: TABLE,
@@ -151,8 +158,8 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
               const st = await task.call<{ tx: number; rx: number }>('status');
               return st.tx === 1 && st.rx === 1;
             }, { everyMs: 50, deadline: Date.now() + 30_000 });
-            if (!bound) throw new Error(`${tree}: binds not up`);
-            return { tree, n, sim, task, queueUrl, id };
+            if (!bound) throw new Error(`${spec}: binds not up`);
+            return { tree: spec, n, sim, task, queueUrl, id };
           }),
         );
         const idles = await Promise.all(setups.map((x) => x.task.call<CpuWindow>('idle', IDLE_MS, IDLE_MS + 10_000)));
@@ -246,7 +253,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     rounds: Number(args.rounds),
     mps: Number(args.mps),
     tls: args.tls,
-    trees: args.trees.split(',').map((t) => resolve(t)),
+    trees: args.trees.split(',').map((t) => resolve(t.split('@')[0] ?? t) + (t.includes('@') ? `@${t.split('@')[1]}` : '')),
     warmup: Number(args.warmup),
     ...(args.profile !== undefined && { profile: args.profile }),
   };
