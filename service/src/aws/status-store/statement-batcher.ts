@@ -1,14 +1,13 @@
 /**
- * Single-item writes that happen in the same turn of the event loop (or, with a linger, within
- * `lingerMs` of the first) go out together as one
- * BatchExecuteStatement of PartiQL statements (docs/architecture.md §3.2, "Batched writes"). Each
- * statement succeeds or fails on its own and bills as the single write it replaces; the batch saves
- * the per-request cost (HTTP, signing, the SDK's middleware), which is most of the service's CPU per
- * job. Under load many submit responses and receipts land in one turn, so batches grow with the rate.
+ * Single-item writes made within `lingerMs` of each other (0: in the same turn of the event loop) go
+ * out together as one BatchExecuteStatement of PartiQL statements (docs/architecture.md §3.2,
+ * "Batched writes"). Each statement succeeds or fails on its own and bills as the single write it
+ * replaces; the batch saves the per-request cost (HTTP, signing, the SDK's middleware), which is most
+ * of the service's CPU per job. The higher the rate, the fuller the batches.
  *
- * A statement alone in its turn (or linger) is not sent: the caller makes its usual single-item call. A statement the batch could not settle (throttled, an
- * internal error, the whole call failed) is handed back the same way, and the single call, with the
- * SDK's own retries, decides it.
+ * A statement alone in its linger is not sent: the caller makes its usual single-item call. A
+ * statement the batch could not settle (throttled, an internal error, the whole call failed) is
+ * handed back the same way, and the single call, with the SDK's own retries, decides it.
  */
 import { BatchExecuteStatementCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StoreLogger } from './item-writer.js';
@@ -25,7 +24,7 @@ export interface Statement {
  * What became of a statement:
  * - `written`: applied;
  * - `refused`: its condition failed (`ConditionalCheckFailed`) or, for an INSERT, the item exists (`DuplicateItem`);
- * - `single`: not settled here (alone in its turn, or the batch could not settle it): make the single-item call.
+ * - `single`: not settled here (alone in its linger, or the batch could not settle it): make the single-item call.
  */
 export type StatementOutcome = 'written' | 'refused' | 'single';
 
@@ -39,7 +38,7 @@ interface Pending {
   resolve: (outcome: StatementOutcome) => void;
 }
 
-/** Gathers one turn's statements into batches (see the module comment). */
+/** Gathers one linger's statements into batches (see the module comment). */
 export class StatementBatcher {
   readonly #client: Pick<DynamoDBClient, 'send'>;
   readonly #logger: StoreLogger | undefined;
