@@ -253,7 +253,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     rounds: Number(args.rounds),
     mps: Number(args.mps),
     tls: args.tls,
-    trees: args.trees.split(',').map((t) => resolve(t.split('@')[0] ?? t) + (t.includes('@') ? `@${t.split('@')[1]}` : '')),
+    trees: args.trees.split(',').map((t) => {
+      const [path = t, rate] = t.split('@');
+      return rate === undefined ? resolve(path) : `${resolve(path)}@${rate}`;
+    }),
     warmup: Number(args.warmup),
     ...(args.profile !== undefined && { profile: args.profile }),
   };

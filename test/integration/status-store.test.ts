@@ -89,6 +89,13 @@ async function getItem(store: StatusStore, id: string): Promise<StatusItem> {
   return item;
 }
 
+/** Two single-part jobs claimed by task-a on `store` (one turn), with the SMSC ids they will get. */
+async function twoClaimed(store: StatusStore): Promise<{ one: Job; two: Job; s1: { smscMessageId: string; keys: string[] }; s2: { smscMessageId: string; keys: string[] } }> {
+  const [one, two] = [makeJob(), makeJob()];
+  await Promise.all([store.claim(one, claimOpts('task-a')), store.claim(two, claimOpts('task-a'))]);
+  return { one, two, s1: makeSmscId(), s2: makeSmscId() };
+}
+
 /** A single-part job, claimed and accepted by the SMSC. */
 async function submitted(store: StatusStore): Promise<{ job: Job; smsc: { smscMessageId: string; keys: string[] } }> {
   const job = makeJob();
@@ -703,10 +710,8 @@ describe('StatusStore (DynamoDB Local)', () => {
       // Prepare: task A accepted two jobs; task B then applies a receipt to the first, so A's copy of it is stale.
       const { store: a, calls, close } = countedStore();
       const b = makeStore();
-      const [one, two] = [makeJob(), makeJob()];
-      const [s1, s2] = [makeSmscId(), makeSmscId()];
       try {
-        await Promise.all([a.claim(one, claimOpts('task-a')), a.claim(two, claimOpts('task-a'))]);
+        const { one, two, s1, s2 } = await twoClaimed(a);
         await Promise.all([a.recordAccepted(one.id, 'task-a', [{ part: 1, ...s1 }], 1), a.recordAccepted(two.id, 'task-a', [{ part: 1, ...s2 }], 1)]);
         expect(await b.recordReceipt(makeReceipt(s1.smscMessageId, 'ENROUTE'), s1.keys)).toEqual({ outcome: 'applied', messageId: one.id, status: 'ENROUTE' });
         const before = calls.snapshot();
@@ -729,10 +734,8 @@ describe('StatusStore (DynamoDB Local)', () => {
       // Prepare: a receipt for the first job's part reaches task B before A records the part.
       const { store: a, calls, close } = countedStore();
       const b = makeStore();
-      const [one, two] = [makeJob(), makeJob()];
-      const [s1, s2] = [makeSmscId(), makeSmscId()];
       try {
-        await Promise.all([a.claim(one, claimOpts('task-a')), a.claim(two, claimOpts('task-a'))]);
+        const { one, two, s1, s2 } = await twoClaimed(a);
         expect(await b.recordReceipt(makeReceipt(s1.smscMessageId, 'DELIVERED'), s1.keys)).toEqual({ outcome: 'parked' });
         const before = calls.snapshot();
         // Act: both parts recorded in one turn.

@@ -10,7 +10,6 @@ import {
   BatchExecuteStatementCommand,
   ConditionalCheckFailedException,
   UpdateItemCommand,
-  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { MessageStatus, type ErrorDetail, type Job } from '../../domain.js';
@@ -29,6 +28,7 @@ import {
 } from '../../core/message-state.js';
 import { Expr, fromItem, key, toItem } from '../item-codec.js';
 import type { ItemWriter, StoreLogger, TableAccess } from './item-writer.js';
+import { insertStatement } from './statement-batcher.js';
 
 /** What a claim found. */
 export type ClaimOutcome =
@@ -119,9 +119,8 @@ export class ClaimBatcher {
         const out = await this.#client.send(
           new BatchExecuteStatementCommand({
             Statements: fresh.map(({ item }) => {
-              const attrs = toItem(item);
-              const names = Object.keys(attrs);
-              return { Statement: `INSERT INTO "${this.#table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`, Parameters: names.map((n) => attrs[n] as AttributeValue) };
+              const insert = insertStatement(this.#table, toItem(item));
+              return { Statement: insert.statement, Parameters: insert.parameters };
             }),
           }),
         );

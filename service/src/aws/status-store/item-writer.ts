@@ -12,7 +12,7 @@ import type { StatusItem } from '../../core/message-state.js';
 import { Expr, fromItem, key, toItem } from '../item-codec.js';
 import { ItemKind } from './item-model.js';
 import { ReadBatcher } from './read-batcher.js';
-import { StatementBatcher, type Statement } from './statement-batcher.js';
+import { insertStatement, StatementBatcher, type Statement } from './statement-batcher.js';
 
 /** Read-modify-write attempts before a version conflict becomes a (retryable) StoreError. */
 const MAX_CONFLICT_RETRIES = 10;
@@ -191,10 +191,8 @@ export class ItemWriter {
  * `current`, so the result is `item`, as the PutItem's would be (docs/architecture.md §3.2).
  */
 export function versionedStatement(table: string, id: string, current: StatusItem | undefined, item: Record<string, AttributeValue>): Statement {
+  if (current === undefined) return insertStatement(table, item);
   const names = Object.keys(item).filter((n) => n !== 'id');
-  if (current === undefined) {
-    return { id, statement: `INSERT INTO "${table}" VALUE {'id': ?${names.map((n) => `, '${n}': ?`).join('')}}`, parameters: [{ S: id }, ...names.map((n) => item[n] as AttributeValue)] };
-  }
   const removed = Object.entries(current).filter(([n, v]) => v !== undefined && n !== 'id' && !(n in item)).map(([n]) => n);
   const version = current.version === undefined ? '"version" IS MISSING' : '"version" = ?';
   return {

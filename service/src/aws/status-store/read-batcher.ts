@@ -45,11 +45,11 @@ export class ReadBatcher {
   #flush(): void {
     const pending = [...this.#pending];
     this.#pending = new Map();
-    if (pending.length === 1) {
-      for (const resolve of pending[0]?.[1] ?? []) resolve('single');
-      return;
+    for (let i = 0; i < pending.length; i += MAX_KEYS) {
+      const batch = pending.slice(i, i + MAX_KEYS);
+      if (batch.length === 1) for (const resolve of batch[0]?.[1] ?? []) resolve('single');
+      else void this.#send(batch);
     }
-    for (let i = 0; i < pending.length; i += MAX_KEYS) void this.#send(pending.slice(i, i + MAX_KEYS));
   }
 
   async #send(batch: [string, ((outcome: ReadOutcome) => void)[]][]): Promise<void> {

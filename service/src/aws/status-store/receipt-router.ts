@@ -15,9 +15,10 @@ import { isFinal, STATUS_RANK, type MessageStatus, type Receipt } from '../../do
 import { StoreError } from '../../errors.js';
 import { expiresAt, withReceipt, type AcceptedPart, type FinalStatusRule, type ParkedReceipt } from '../../core/message-state.js';
 import { bestMatch, candidateExactKeys, keysOfExact } from '../../core/receipt-keys.js';
-import { Expr, fromItem, key } from '../item-codec.js';
+import { Expr, fromItem, key, toItem } from '../item-codec.js';
 import { CORRELATION_PREFIX, ItemKind } from './item-model.js';
 import { setBounded, type ItemWriter, type StoreLogger, type TableAccess } from './item-writer.js';
+import { insertStatement } from './statement-batcher.js';
 
 /** What became of a receipt. */
 export type ReceiptOutcome =
@@ -229,12 +230,9 @@ export class ReceiptRouter {
     return changed ? { outcome: 'applied', messageId, status: result.status } : { outcome: 'ignored', messageId };
   }
 
-  /** The update that points a correlation item at (messageId, part). */
-  #pointCorrelation(x: Expr, messageId: string, part: number, now: number): string {
-    return (
-      `SET ${x.n('kind')} = ${x.v(ItemKind.CORRELATION)}, ${x.n('messageId')} = ${x.v(messageId)}, ` +
-      `${x.n('part')} = ${x.v(part)}, ${x.n('expiresAt')} = ${x.v(this.#expiresAt(now))}`
-    );
+  /** What a correlation item pointing at (messageId, part) holds, besides its id and parked receipts. */
+  #pointing(messageId: string, part: number, now: number): Record<string, unknown> {
+    return { kind: ItemKind.CORRELATION, messageId, part, expiresAt: this.#expiresAt(now) };
   }
 
   /**
@@ -244,15 +242,11 @@ export class ReceiptRouter {
   async #correlate(k: string, messageId: string, part: number, now: number): Promise<{ messageId?: string; receipts: Receipt[] } | undefined> {
     // Usually nothing is there yet: an INSERT (batched with the other writes of its linger) says so as the
     // update's empty answer would. When one is there, the update returns it.
-    const id = CORRELATION_PREFIX + k;
-    const inserted = await this.#writer.statements.write({
-      id,
-      statement: `INSERT INTO "${this.#table}" VALUE {'id': ?, 'kind': ?, 'messageId': ?, 'part': ?, 'expiresAt': ?}`,
-      parameters: [{ S: id }, { S: ItemKind.CORRELATION }, { S: messageId }, { N: String(part) }, { N: String(this.#expiresAt(now)) }],
-    });
+    const pointing = this.#pointing(messageId, part, now);
+    const inserted = await this.#writer.statements.write(insertStatement(this.#table, toItem({ id: CORRELATION_PREFIX + k, ...pointing })));
     if (inserted === 'written') return undefined;
     const x = new Expr();
-    const update = this.#pointCorrelation(x, messageId, part, now);
+    const update = `SET ${Object.entries(pointing).map(([n, v]) => `${x.n(n)} = ${x.v(v)}`).join(', ')}`;
     try {
       const out = await this.#client.send(
         new UpdateItemCommand({

@@ -20,6 +20,16 @@ export interface Statement {
   parameters: AttributeValue[];
 }
 
+/** The PartiQL INSERT of `item` (which has its `id`): refused with `DuplicateItem` when the id exists. */
+export function insertStatement(table: string, item: Record<string, AttributeValue>): Statement {
+  const names = Object.keys(item);
+  return {
+    id: item['id']?.S ?? '',
+    statement: `INSERT INTO "${table}" VALUE {${names.map((n) => `'${n}': ?`).join(', ')}}`,
+    parameters: names.map((n) => item[n] as AttributeValue),
+  };
+}
+
 /**
  * What became of a statement:
  * - `written`: applied;
@@ -63,10 +73,6 @@ export class StatementBatcher {
   #flush(): void {
     const pending = this.#pending;
     this.#pending = [];
-    if (pending.length === 1) {
-      pending[0]?.resolve('single');
-      return;
-    }
     for (const batch of batchesOf(pending)) {
       if (batch.length === 1) batch[0]?.resolve('single');
       else void this.#send(batch);
