@@ -6,6 +6,7 @@
  */
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { pino } from 'pino';
@@ -21,6 +22,26 @@ export interface CpuWindow {
   wallMs: number;
   /** HTTP requests the SDK clients sent in the window, by X-Amz-Target (the AWS operation). */
   calls: Record<string, number>;
+  /**
+   * Times the event loop's thread went to sleep in the window (its voluntary context switches, from
+   * /proc): each is a wake-up later, which on a virtual machine costs CPU of its own. Absent off Linux.
+   */
+  sleeps?: number;
+}
+
+/** The main thread's voluntary context switches so far, or undefined where /proc has none. */
+function sleeps(): number | undefined {
+  try {
+    const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function since(from: number | undefined): { sleeps?: number } {
+  const now = sleeps();
+  return from === undefined || now === undefined ? {} : { sleeps: now - from };
 }
 
 let calls: Record<string, number> = {};
@@ -30,7 +51,7 @@ subscribe('http.client.request.start', (message) => {
 });
 
 let service: RunningService | undefined;
-let window: { cpu: NodeJS.CpuUsage; at: number; profile: string | undefined } | undefined;
+let window: { cpu: NodeJS.CpuUsage; at: number; profile: string | undefined; slept: number | undefined } | undefined;
 let session: Session | undefined;
 
 function current(): RunningService {
@@ -55,9 +76,10 @@ serve({
   async idle(ms: number): Promise<CpuWindow> {
     const at = performance.now();
     const from = process.cpuUsage();
+    const slept = sleeps();
     await new Promise((r) => setTimeout(r, ms));
     const used = process.cpuUsage(from);
-    return { cpuMicros: used.user + used.system, systemMicros: used.system, wallMs: performance.now() - at, calls: {} };
+    return { cpuMicros: used.user + used.system, systemMicros: used.system, wallMs: performance.now() - at, calls: {}, ...since(slept) };
   },
   /** Opens the measured window; with `profile` (a path), samples it with the V8 profiler. */
   async begin(profile?: string): Promise<void> {
@@ -69,12 +91,12 @@ serve({
       await session.post('Profiler.start');
     }
     calls = {};
-    window = { cpu: process.cpuUsage(), at: performance.now(), profile };
+    window = { cpu: process.cpuUsage(), at: performance.now(), profile, slept: sleeps() };
   },
   async end(): Promise<CpuWindow> {
     if (!window) throw new Error('no window open');
     const used = process.cpuUsage(window.cpu);
-    const out = { cpuMicros: used.user + used.system, systemMicros: used.system, wallMs: performance.now() - window.at, calls };
+    const out = { cpuMicros: used.user + used.system, systemMicros: used.system, wallMs: performance.now() - window.at, calls, ...since(window.slept) };
     if (window.profile !== undefined && session) {
       const { profile } = await session.post('Profiler.stop');
       await writeFile(window.profile, JSON.stringify(profile));

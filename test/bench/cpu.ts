@@ -13,10 +13,11 @@
  * rounds, far more than between trees in one round).
  *
  *   npx tsx test/bench/cpu.ts [--jobs 1500] [--rounds 3] [--mps 150] [--tls]
- *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile]
+ *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile] [--own-core]
  *
  * A tree may carry its own rate, `<path>@<mps>` (e.g. `--trees .@50,.@300`): the same code at two
- * rates in the same windows, for how the CPU per job falls as batches fill.
+ * rates in the same windows, for how the CPU per job falls as batches fill. Settings of its own follow
+ * `+` (e.g. `.+STORE_LINGER_MS=100`): the same code with two settings side by side.
  *
  * `npm run bench -- --only cpu [--before <rev>]` runs it too (runCpu), this checkout beside a
  * worktree of <rev> (cost-before.ts) when given.
@@ -24,9 +25,10 @@
  * --profile samples the window of one extra round with the V8 profiler and writes one profile per
  * tree (<path>.0, <path>.1, …); cpu-attribute.ts sums one by category.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,6 +55,11 @@ export interface CpuOptions {
   warmup: number;
   /** Where to write one more round's V8 profile per tree (`<path>.<n>`). */
   profile?: string;
+  /**
+   * Pins each service to CPU 0 and everything else (this bench, the stand-ins, the simulators) to the
+   * last CPU, as on Fargate, where the task's vCPU is not shared with DynamoDB, SQS or the SMSC.
+   */
+  ownCore?: boolean;
 }
 
 export interface CpuResult {
@@ -67,6 +74,24 @@ export interface CpuResult {
 const IDLE_MS = 2_000;
 const TABLE = 'cpu-messages';
 
+/** Every thread of `pid` on CPU `cpu` only (Linux `taskset`). */
+function pin(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
+/** `<path>[@<mps>][+KEY=VALUE…]`: a checkout, its rate and settings of its own. */
+export function treeSpec(spec: string): { tree: string; rate: string | undefined; env: Record<string, string> } {
+  const [head = spec, ...settings] = spec.split('+');
+  const [tree = head, rate] = head.split('@');
+  const env: Record<string, string> = {};
+  for (const setting of settings) {
+    const at = setting.indexOf('=');
+    if (at < 1) throw new Error(`a tree's setting is KEY=VALUE, got ${setting} in ${spec}`);
+    env[setting.slice(0, at)] = setting.slice(at + 1);
+  }
+  return { tree, rate, env };
+}
+
 export interface Round {
   tree: string;
   jobs: number;
@@ -75,6 +100,8 @@ export interface Round {
   /** Share of the window's CPU spent in the kernel. */
   systemShare: number;
   idleMicrosPerS: number;
+  /** Times per job the event loop slept and was woken, beyond its idle rate. */
+  sleepsPerJob?: number;
   microsPerJob: number;
   callsPerJob: Record<string, number>;
 }
@@ -84,6 +111,8 @@ const caFile = join(tmpdir(), `bench-cpu-ca-${process.pid}.pem`);
 
 export async function runCpu(o: CpuOptions, log: (line: string) => void): Promise<CpuResult> {
   const TREES = o.trees;
+  // Before any helper starts: they inherit this process's CPU.
+  if (o.ownCore) pin(process.pid, cpus().length - 1);
   // One simulator process per tree: each service gets its own SMSC, so no receipt crosses over.
   const [aws, ...sims] = await Promise.all([startChild('test/bench/aws-child.ts'), ...TREES.map(() => startChild('test/bench/sim-child.ts'))]);
   if (!aws) throw new Error('no aws child');
@@ -96,7 +125,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
     for (let r = 0; r < o.rounds; r++) {
       for (const round of await oneRound(o.jobs)) {
         rounds.push(round);
-        log(`cpu ${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s) calls/job ${JSON.stringify(round.callsPerJob)}`);
+        log(`cpu ${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s${round.sleepsPerJob === undefined ? '' : `, ${round.sleepsPerJob.toFixed(1)} wake-ups/job`}) calls/job ${JSON.stringify(round.callsPerJob)}`);
       }
     }
     if (o.profile !== undefined) {
@@ -113,7 +142,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
       try {
         const setups = await Promise.all(
           TREES.map(async (spec, n) => {
-            const [tree = spec, rate] = spec.split('@');
+            const { tree, rate, env: extra } = treeSpec(spec);
             const sim = sims[n];
             if (!sim) throw new Error('no simulator');
             const id = runId();
@@ -150,9 +179,11 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
               SHUTDOWN_GRACE_MS: '5000',
               // The bind slots are leased in the shared table: room for every tree's two binds.
               ACCOUNT_BINDS: String(2 * TREES.length),
+              ...extra,
             };
             const task = await startChild(join(tree, 'test/bench/cpu-child.ts'));
             tasks.push(task);
+            if (o.ownCore) pin(task.pid, 0);
             await task.call('start', env, 60_000);
             const bound = await pollUntil(async () => {
               const st = await task.call<{ tx: number; rx: number }>('status');
@@ -188,7 +219,19 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
           const idleMicrosPerS = idle.cpuMicros / (idle.wallMs / 1000);
           const microsPerJob = (window.cpuMicros - idleMicrosPerS * (window.wallMs / 1000)) / jobs;
           const callsPerJob = Object.fromEntries(Object.entries(window.calls).map(([k, c]) => [k.replace(/^.*\./, ''), Math.round((100 * c) / jobs) / 100]));
-          return { tree: x.tree, jobs, windowMs: window.wallMs, cpuMicros: window.cpuMicros, systemShare: window.systemMicros / window.cpuMicros, idleMicrosPerS, microsPerJob, callsPerJob };
+          // Wake-ups beyond the idle rate's (a tree without the count reports none).
+          const sleepsPerJob = window.sleeps === undefined || idle.sleeps === undefined ? undefined : (window.sleeps - (idle.sleeps / idle.wallMs) * window.wallMs) / jobs;
+          return {
+            tree: x.tree,
+            jobs,
+            windowMs: window.wallMs,
+            cpuMicros: window.cpuMicros,
+            systemShare: window.systemMicros / window.cpuMicros,
+            idleMicrosPerS,
+            microsPerJob,
+            callsPerJob,
+            ...(sleepsPerJob !== undefined && { sleepsPerJob }),
+          };
         });
       } finally {
         await Promise.all(
@@ -246,6 +289,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       trees: { type: 'string', default: resolve('.') },
       profile: { type: 'string' },
       warmup: { type: 'string', default: '500' },
+      'own-core': { type: 'boolean', default: false },
     },
   });
   const options: CpuOptions = {
@@ -254,11 +298,13 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     mps: Number(args.mps),
     tls: args.tls,
     trees: args.trees.split(',').map((t) => {
-      const [path = t, rate] = t.split('@');
-      return rate === undefined ? resolve(path) : `${resolve(path)}@${rate}`;
+      const [head = t, ...settings] = t.split('+');
+      const [path = head, rate] = head.split('@');
+      return [rate === undefined ? resolve(path) : `${resolve(path)}@${rate}`, ...settings].join('+');
     }),
     warmup: Number(args.warmup),
     ...(args.profile !== undefined && { profile: args.profile }),
+    ownCore: args['own-core'],
   };
   const result = await runCpu(options, (line) => console.log(line));
   console.log(cpuMarkdown(result));
