@@ -13,7 +13,7 @@
  * rounds, far more than between trees in one round).
  *
  *   npx tsx test/bench/cpu.ts [--jobs 1500] [--rounds 3] [--mps 150] [--tls]
- *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile] [--own-core]
+ *     [--trees /work/main,/tmp/before] [--profile /tmp/cpu.cpuprofile] [--own-core] [--receipt-delay 1000]
  *
  * A tree may carry its own rate, `<path>@<mps>` (e.g. `--trees .@50,.@300`): the same code at two
  * rates in the same windows, for how the CPU per job falls as batches fill. Settings of its own follow
@@ -53,6 +53,8 @@ export interface CpuOptions {
   trees: string[];
   /** Jobs of the unreported warm-up round. */
   warmup: number;
+  /** How long after its submit_sm_resp the simulator sends a part's receipt (1 s by default). */
+  receiptDelayMs?: number;
   /** Where to write one more round's V8 profile per tree (`<path>.<n>`). */
   profile?: string;
   /**
@@ -154,7 +156,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
               // A receipt a second after its submit, as the cost scenario has it: one that overtakes the
               // record of its submit (receipts from a real SMSC take seconds) is parked, and that path
               // is not what a job usually costs.
-              receiptDelayMs: 1_000,
+              receiptDelayMs: o.receiptDelayMs ?? 1_000,
               seed: Math.floor(Math.random() * 2 ** 31),
               recordAcceptances: false,
               tls: o.tls,
@@ -289,6 +291,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       trees: { type: 'string', default: resolve('.') },
       profile: { type: 'string' },
       warmup: { type: 'string', default: '500' },
+      'receipt-delay': { type: 'string', default: '1000' },
       'own-core': { type: 'boolean', default: false },
     },
   });
@@ -303,6 +306,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       return [rate === undefined ? resolve(path) : `${resolve(path)}@${rate}`, ...settings].join('+');
     }),
     warmup: Number(args.warmup),
+    receiptDelayMs: Number(args['receipt-delay']),
     ...(args.profile !== undefined && { profile: args.profile }),
     ownCore: args['own-core'],
   };
