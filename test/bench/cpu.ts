@@ -300,11 +300,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     rounds: Number(args.rounds),
     mps: Number(args.mps),
     tls: args.tls,
-    trees: args.trees.split(',').map((t) => {
-      const [head = t, ...settings] = t.split('+');
-      const [path = head, rate] = head.split('@');
-      return [rate === undefined ? resolve(path) : `${resolve(path)}@${rate}`, ...settings].join('+');
-    }),
+    // The path made absolute; its rate and settings as given.
+    trees: args.trees.split(',').map((t) => t.replace(/^[^@+]*/, (path) => resolve(path))),
     warmup: Number(args.warmup),
     receiptDelayMs: Number(args['receipt-delay']),
     ...(args.profile !== undefined && { profile: args.profile }),

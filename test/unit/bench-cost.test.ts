@@ -3,7 +3,7 @@
  * cost-publish.ts, cost-report.ts): DynamoDB's size and billing rules on hand-computed items, the
  * matching of calls to stream records, the TLS record counter, the dollars, the stream publisher's
  * filter with and without `publishStatuses`, the before/after table, and that the priced
- * deployment is the one infra/ deploys by default.
+ * deployment is the one infra/ deploys by default; and how the cpu bench reads a tree (cpu.ts).
  */
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import type { DynamoDBRecord } from '../../service/src/lambdas/dynamodb-stream.j
 import type { CostRun } from '../bench/cost.js';
 import { billCalls, type DdbCall, type StreamRec } from '../bench/cost-bill.js';
 import { TlsRecordCounter } from '../bench/cost-link.js';
+import { treeSpec } from '../bench/cpu.js';
 import { lambdaBatch, priceMessage, type UnitsPerMessage } from '../bench/cost-price.js';
 import { FINAL_STATUSES, publishing, reachesLambda } from '../bench/cost-publish.js';
 import { comparisonMarkdown, comparisonRows, costMarkdown, dynamoDbAndEventBridge } from '../bench/cost-report.js';
@@ -420,5 +421,18 @@ describe('the before/after table', () => {
     const md = costMarkdown({ prices: PRICES, deployment: DEPLOYMENT, assumptions: ASSUMPTIONS, runs: [after] });
     const u = after.publishFinal.priced.usdPerMillion;
     expect(md).toContain(`| EventBridge + Lambda, publishStatuses = final statuses | ${(u.eventBridge + u.lambda).toFixed(2)} |`);
+  });
+});
+
+describe('cpu bench tree specs', () => {
+  it('reads a checkout, its rate and its own settings', () => {
+    expect(treeSpec('/w/main')).toEqual({ tree: '/w/main', rate: undefined, env: {} });
+    expect(treeSpec('/w/main@250+STORE_LINGER_MS=100+LOG_LEVEL=warn')).toEqual({ tree: '/w/main', rate: '250', env: { STORE_LINGER_MS: '100', LOG_LEVEL: 'warn' } });
+    expect(treeSpec('/w/main+A=b=c').env).toEqual({ A: 'b=c' });
+  });
+
+  it('refuses a setting that is not KEY=VALUE', () => {
+    expect(() => treeSpec('/w/main+STORE_LINGER_MS')).toThrow(/KEY=VALUE/);
+    expect(() => treeSpec('/w/main+=1')).toThrow(/KEY=VALUE/);
   });
 });
