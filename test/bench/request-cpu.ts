@@ -2,7 +2,8 @@
  * What one DynamoDB request costs the calling process in CPU, against DynamoDB Local, with the
  * service's own client settings (README, "CPU per job"): the same conditional-free PutItem sent one
  * at a time with a pause between (as a quiet service sends them), back to back, and 8 at a time;
- * then 25 items in one BatchExecuteStatement, per item. Every figure is a ratio to the back-to-back
+ * then 25 items in one BatchExecuteStatement, per item; and a bare 20 ms timer wake-up with no request, the
+ * floor a quiet process pays each time it wakes. Every figure is a ratio to the back-to-back
  * single request, measured in the same run. It says how much of the service's CPU per job is the
  * request's fixed cost, and how that cost falls when requests overlap or share a call.
  *
@@ -78,6 +79,8 @@ try {
     ['PutItem 1 at a time, 20 ms apart (a quiet service)', () => measure(put, CALLS / 4, 1, 20)],
     ['PutItem 8 at a time', () => measure(put, CALLS, 8, 0)],
     ['per item of a 25-statement BatchExecuteStatement', async () => (await measure(batch, Math.max(4, CALLS / 25), 1, 0)) / 25],
+    // No request at all: what waking from a 20 ms sleep costs by itself, the floor under each wake-up of a quiet service.
+    ['no request: a timer wake-up alone, 20 ms apart', () => measure(() => Promise.resolve(), CALLS / 4, 1, 20)],
   ];
   const sums = new Map<string, number[]>();
   for (let round = 0; round < 3; round++) for (const [name, run] of cases) sums.set(name, [...(sums.get(name) ?? []), await run()]);
