@@ -271,11 +271,12 @@ export function summarise(o: Pick<CpuOptions, 'trees'>, rounds: Round[]): Omit<C
 /** The CPU table: µs per job per tree, rounds, and the ratio. */
 export function cpuMarkdown(r: CpuResult, labels: Record<string, string> = {}): string {
   const name = (tree: string): string => labels[tree] ?? tree;
-  const lines = ['| tree | median µs CPU per job | rounds (µs per job) | AWS requests per job (last round) |', '| --- | --- | --- | --- |'];
+  const lines = ['| tree | median µs CPU per job | rounds (µs per job) | wake-ups per job (rounds) | AWS requests per job (last round) |', '| --- | --- | --- | --- | --- |'];
   for (const tree of r.options.trees) {
     const own = r.rounds.filter((x) => x.tree === tree);
     const calls = own.at(-1)?.callsPerJob ?? {};
-    lines.push(`| ${name(tree)} | ${Math.round(r.medians[tree] ?? NaN)} | ${own.map((x) => Math.round(x.microsPerJob)).join(', ')} | ${Object.entries(calls).map(([k, v]) => `${k} ${v}`).join(' · ')} |`);
+    const wakeUps = own.map((x) => (x.sleepsPerJob === undefined ? '–' : x.sleepsPerJob.toFixed(1))).join(', ');
+    lines.push(`| ${name(tree)} | ${Math.round(r.medians[tree] ?? NaN)} | ${own.map((x) => Math.round(x.microsPerJob)).join(', ')} | ${wakeUps} | ${Object.entries(calls).map(([k, v]) => `${k} ${v}`).join(' · ')} |`);
   }
   if (r.ratio) lines.push('', `${name(r.options.trees[0] ?? '')} ÷ ${name(r.options.trees[1] ?? '')}: ${r.ratio.ofMedians.toFixed(3)} of the medians; per round ${r.ratio.paired.map((x) => x.toFixed(3)).join(', ')}.`);
   return lines.join('\n');
