@@ -151,6 +151,7 @@ export class SmppConnectorStack extends Stack {
       priorityDeadLetterQueue: this.connector.priorityDeadLetterQueue,
       service: this.connector.service,
       desiredCount: this.connector.desiredCount,
+      taskCpu: c.cpu,
       publisher: this.publisher.function,
       publisherFailureQueue: this.publisher.failureQueue,
       finalStatusSweep: this.finalStatusSweep.function,

@@ -41,6 +41,8 @@ export interface ConnectorMonitoringProps {
   readonly failedSubmitsPer5Min?: number;
   /** @default Duration.minutes(1) */
   readonly maxIteratorAge?: Duration;
+  /** CPU units of a task (1024 = 1 vCPU), drawn on the CPU widget with the desired count. @default - not drawn */
+  readonly taskCpu?: number;
 }
 
 /**
@@ -130,6 +132,7 @@ export class ConnectorMonitoring extends Construct {
 
     const accepted5 = emf('SubmitAccepted', 'Sum', Duration.minutes(5));
     const throttled5 = emf('SubmitThrottled', 'Sum', Duration.minutes(5));
+    const cpu5 = emf('ProcessCpuMs', 'Sum', Duration.minutes(5));
 
     this.alarm('DeadLetterQueueNotEmpty', {
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
@@ -312,6 +315,23 @@ export class ConnectorMonitoring extends Construct {
           ),
         ],
         [
+          // The service's own CPU (ProcessCpuMs, summed over tasks): how much of the tasks' vCPU it uses, and what a
+          // message costs, the figure that sizes a task (README, "CPU per job").
+          new cloudwatch.GraphWidget({
+            title: 'Service CPU (all tasks)',
+            left: [new cloudwatch.MathExpression({ expression: 'c / (PERIOD(c) * 1000)', usingMetrics: { c: cpu5 }, label: 'vCPU in use', period: Duration.minutes(5) })],
+            right: [
+              new cloudwatch.MathExpression({
+                expression: 'IF(a > 0, c / a, 0)',
+                usingMetrics: { c: cpu5, a: accepted5 },
+                label: 'CPU ms per accepted submit (0: none)',
+                period: Duration.minutes(5),
+              }),
+            ],
+            ...(props.taskCpu !== undefined && { leftAnnotations: [{ value: (props.taskCpu / 1024) * props.desiredCount, label: 'vCPU of the desired tasks' }] }),
+            width: 12,
+            height: 6,
+          }),
           w(
             'NAT gateways (egress IPs)',
             (props.natGatewayIds ?? []).map((id, i) => natMetric(id, 'ErrorPortAllocation', `port allocation errors ${i + 1}`)),

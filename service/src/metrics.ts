@@ -21,6 +21,12 @@ export const MetricName = {
   ResponseLatencyMs: 'ResponseLatencyMs',
   WindowOccupancy: 'WindowOccupancy',
   QueueWaitMs: 'QueueWaitMs',
+  /**
+   * CPU time the task's process used since the previous document (user + system): summed over the
+   * tasks and divided by the submits, the CPU a message costs in production, which is what sizes a
+   * task (README, "CPU per job"); no benchmark here can stand in for Fargate's vCPU.
+   */
+  ProcessCpuMs: 'ProcessCpuMs',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -47,6 +53,7 @@ export class EmfMetrics implements Metrics {
   private observations = new Map<MetricName, number[]>();
   private gauges = new Map<MetricName, number>();
   private timer: NodeJS.Timeout | undefined;
+  private cpuAt = process.cpuUsage();
 
   private constructor(
     private readonly emf: Emf,
@@ -96,6 +103,9 @@ export class EmfMetrics implements Metrics {
     for (const [name, value] of this.counters) logger.putMetric(name, value, Unit.Count);
     for (const [name, values] of this.observations) for (const v of values) logger.putMetric(name, v, name.endsWith('Ms') ? Unit.Milliseconds : Unit.Count);
     for (const [name, value] of this.gauges) logger.putMetric(name, value, Unit.Count);
+    const cpu = process.cpuUsage();
+    logger.putMetric(MetricName.ProcessCpuMs, (cpu.user - this.cpuAt.user + cpu.system - this.cpuAt.system) / 1000, Unit.Milliseconds);
+    this.cpuAt = cpu;
     this.counters = new Map();
     this.observations = new Map();
     await logger.flush();

@@ -588,6 +588,25 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it("draws the service's CPU on the dashboard: vCPU in use against the desired tasks' vCPU, and CPU ms per accepted submit", () => {
+    const t = template(name);
+    const [[, dashboard]] = resources(t, 'AWS::CloudWatch::Dashboard') as [[string, { Properties: { DashboardBody: unknown } }]];
+    // The body is a Fn::Join of JSON text around the tokens; joined without them it reads as the widgets' JSON.
+    const parts = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const body = parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+    const widget = (JSON.parse(body) as { widgets: { properties: { title?: string; metrics?: unknown[]; annotations?: unknown } }[] }).widgets.find(
+      (x) => x.properties.title === 'Service CPU (all tasks)',
+    );
+    expect(widget).toBeDefined();
+    const metrics = JSON.stringify(widget?.properties.metrics);
+    expect(metrics).toContain('c / (PERIOD(c) * 1000)');
+    expect(metrics).toContain('IF(a > 0, c / a, 0)');
+    expect(metrics).toContain('"SmppConnector","ProcessCpuMs"');
+    expect(metrics).toContain('"SmppConnector","SubmitAccepted"');
+    // Two tasks of 512 CPU units by default: 1 vCPU.
+    expect(widget?.properties.annotations).toEqual({ horizontal: [{ value: 1, label: 'vCPU of the desired tasks', yAxis: 'left' }] });
+  });
+
   it('alarms on each NAT gateway: port allocation errors, and dropped packets above 0.01 % of its traffic', () => {
     const t = template(name);
     const nats = resources(t, 'AWS::EC2::NatGateway').map(([id]) => ({ Ref: id }));
