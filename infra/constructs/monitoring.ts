@@ -41,6 +41,8 @@ export interface ConnectorMonitoringProps {
   readonly failedSubmitsPer5Min?: number;
   /** @default Duration.minutes(1) */
   readonly maxIteratorAge?: Duration;
+  /** The tasks' average CPU use, in percent of their vCPU, sustained for 15 minutes. @default 80 */
+  readonly cpuPercent?: number;
   /** CPU units of a task (1024 = 1 vCPU), drawn on the CPU widget with the desired count. @default - not drawn */
   readonly taskCpu?: number;
 }
@@ -182,6 +184,16 @@ export class ConnectorMonitoring extends Construct {
       treatMissingData: running ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING,
       actionsEnabled: running,
       alarmDescription: 'Fewer tasks are running than desired (crashing, or failing the /healthz liveness check: event loop blocked)',
+    });
+    // A task short of CPU is late for everything on its event loop: the pacer's sends, enquire_link, the
+    // answers to deliver_sm. ECS's own metric: the service's tasks, averaged, in percent of their vCPU.
+    this.alarm('ServiceCpuHigh', {
+      metric: props.service.metricCpuUtilization({ statistic: 'Average', period: Duration.minutes(5) }),
+      threshold: props.cpuPercent ?? 80,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      actionsEnabled: running,
+      alarmDescription: 'The tasks use most of their vCPU: raise the task cpu, or spread the binds over more tasks (README, "CPU per job"; the dashboard shows CPU ms per submit)',
     });
     this.alarm('HighThrottleRate', {
       metric: new cloudwatch.MathExpression({

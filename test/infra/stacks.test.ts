@@ -562,11 +562,11 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     expect(patterns[0]).toEqual({ dynamodb: { NewImage: { kind: { S: ['MESSAGE'] }, status: { S: ['DELIVERED', 'UNDELIVERED'] } } } });
   });
 
-  it('alarms on the DLQ, queue age, missing binds, tasks, throttling, failures and the publisher, to an encrypted topic', () => {
+  it('alarms on the DLQ, queue age, missing binds, tasks, CPU, throttling, failures and the publisher, to an encrypted topic', () => {
     const t = template(name);
     const alarms = resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     const byMetric = (metricName: string) => alarms.filter((a) => a.MetricName === metricName);
-    expect(alarms).toHaveLength(15);
+    expect(alarms).toHaveLength(16);
     // The two outbound DLQs (bulk and priority) and the publisher's failure queue.
     expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toMatchObject([{ Threshold: 300, ComparisonOperator: 'GreaterThanThreshold' }]);
@@ -579,6 +579,9 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
     expect(byMetric('RunningTaskCount')).toMatchObject([{ Threshold: 2, ComparisonOperator: 'LessThanThreshold' }]);
     // Readiness is watched here, not by the container health check.
     expect(alarms.filter((a) => String(a.AlarmDescription).includes('readyz'))).toEqual([]);
+    expect(byMetric('CPUUtilization')).toMatchObject([
+      { Namespace: 'AWS/ECS', Statistic: 'Average', Period: 300, Threshold: 80, EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold', ActionsEnabled: true },
+    ]);
     const throttle = alarms.find((a) => JSON.stringify(a.Metrics ?? []).includes('SubmitThrottled'));
     expect(throttle).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold' });
     const topic = resources(t, 'AWS::SNS::Topic')[0]![0];
