@@ -99,6 +99,8 @@ const stackSchema = z
     mpsPerBind: int(1, 100_000).default(SERVICE_DEFAULTS.MPS_PER_BIND),
     /** @default 10 */
     windowSize: int(1, 1000).default(SERVICE_DEFAULTS.WINDOW_SIZE),
+    /** How long a status write waits for others to share its batch call; also how long the SMSC waits for a receipt's answer. @default 20 */
+    storeLingerMs: int(0, 1000).default(SERVICE_DEFAULTS.STORE_LINGER_MS),
     /** Availability zones of the VPC. @default 2 */
     maxAzs: int(2, 6).default(2),
     /** NAT gateways, one Elastic IP each: the egress IPs 8x8 whitelists. @default 2 */

@@ -77,6 +77,7 @@ export class SmppConnectorStack extends Stack {
       accountBinds: c.accountBinds,
       mpsPerBind: c.mpsPerBind,
       windowSize: c.windowSize,
+      storeLingerMs: c.storeLingerMs,
       minHealthyPercent: c.minHealthyPercent,
       maxHealthyPercent: c.maxHealthyPercent,
       ...(credentialsSecret && { credentialsSecret }),

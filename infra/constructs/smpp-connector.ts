@@ -42,6 +42,8 @@ export interface SmppConnectorProps {
   readonly mpsPerBind?: number;
   /** @default 10 */
   readonly windowSize?: number;
+  /** STORE_LINGER_MS (docs/architecture.md §3.2, "Batched writes"). @default 20 */
+  readonly storeLingerMs?: number;
   /** ECS deployment percentages. @default - computed from the bind budget (see deploymentLimits) */
   readonly minHealthyPercent?: number;
   readonly maxHealthyPercent?: number;
@@ -240,6 +242,7 @@ export class SmppConnector extends Construct {
         ACCOUNT_BINDS: String(p.accountBinds),
         MPS_PER_BIND: String(p.mpsPerBind),
         WINDOW_SIZE: String(p.windowSize),
+        STORE_LINGER_MS: String(p.storeLingerMs),
         OUTBOUND_QUEUE_URL: this.queue.queueUrl,
         OUTBOUND_PRIORITY_QUEUE_URL: this.priorityQueue.queueUrl,
         BULK_MIN_SHARE: String(p.bulkMinShare),
@@ -331,6 +334,7 @@ export const SMPP_CONNECTOR_DEFAULTS = {
   accountBinds: S.ACCOUNT_BINDS,
   mpsPerBind: S.MPS_PER_BIND,
   windowSize: S.WINDOW_SIZE,
+  storeLingerMs: S.STORE_LINGER_MS,
   logLevel: S.LOG_LEVEL,
   shutdownGraceMs: S.SHUTDOWN_GRACE_MS,
   messageTtlDays: S.MESSAGE_TTL_DAYS,
@@ -365,6 +369,7 @@ function withDefaults(props: SmppConnectorProps): ResolvedProps {
     accountBinds: props.accountBinds ?? d.accountBinds,
     mpsPerBind: props.mpsPerBind ?? d.mpsPerBind,
     windowSize: props.windowSize ?? d.windowSize,
+    storeLingerMs: props.storeLingerMs ?? d.storeLingerMs,
     logLevel: props.logLevel ?? d.logLevel,
     shutdownGraceMs: props.shutdownGraceMs ?? d.shutdownGraceMs,
     messageTtlDays: props.messageTtlDays ?? d.messageTtlDays,

@@ -52,6 +52,7 @@ describe('the committed configuration (cdk.json)', () => {
       finalStatusTimeoutHours: 72,
       consumers: [],
       eventArchiveDays: 30,
+      storeLingerMs: 20,
     });
     expect(s && ipStackNameOf(s)).toBe('XIps');
   });

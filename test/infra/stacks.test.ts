@@ -38,6 +38,7 @@ const variant = stackConfig({
   // An upgrade from a stack without indexes: one index per deploy.
   indexes: ['byRecipient'],
   publishStatuses: 'consumers',
+  storeLingerMs: 100,
 });
 
 const app = appWith([...configuredStacks, variant]);
@@ -469,6 +470,7 @@ describe.each(configuredStacks.map((s) => [s.name, s.smppHost] as const))('%s', 
       ACCOUNT_BINDS: '4',
       MPS_PER_BIND: '50',
       WINDOW_SIZE: '10',
+      STORE_LINGER_MS: '20',
       OUTBOUND_QUEUE_URL: { Ref: expect.stringContaining('ConnectorQueue') },
       OUTBOUND_PRIORITY_QUEUE_URL: { Ref: expect.stringContaining('ConnectorPriorityQueue') },
       BULK_MIN_SHARE: '0.1',
@@ -742,7 +744,10 @@ describe('a stack with imported EIPs and an imported secret', () => {
     const [container] = only(t, 'AWS::ECS::TaskDefinition', 'Task').Properties.ContainerDefinitions as { Environment: { Name: string; Value: unknown }[] }[];
     const env = Object.fromEntries(container!.Environment.map((e) => [e.Name, e.Value]));
     expect(env).toMatchObject({ OPT_OUT: 'true', OPT_OUT_KEYWORDS: 'STOP,ARRET', OPT_IN_KEYWORDS: 'START,UNSTOP', OPT_OUT_SCOPE: 'all' });
+    // This variant's own linger reaches the service too.
+    expect(env['STORE_LINGER_MS']).toBe('100');
     const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : k === 'OUTBOUND_QUEUE_URL' ? 'https://sqs.example/q' : k === 'OUTBOUND_PRIORITY_QUEUE_URL' ? 'https://sqs.example/p' : 'resolved-at-deploy']));
+    expect(loadConfig({ ...resolved, AWS_REGION: 'ap-southeast-1' })).toMatchObject({ storeLingerMs: 100 });
     expect(loadConfig({ ...resolved, AWS_REGION: 'ap-southeast-1' }).optOut).toEqual({ enabled: true, stopKeywords: ['STOP', 'ARRET'], startKeywords: ['START', 'UNSTOP'], scope: 'all' });
     expect(policyActions(t, 'TaskTaskRoleDefaultPolicy')[1]).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
