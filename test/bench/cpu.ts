@@ -104,6 +104,8 @@ export interface Round {
   idleMicrosPerS: number;
   /** Times per job the event loop slept and was woken, beyond its idle rate. */
   sleepsPerJob?: number;
+  /** Times per second the event loop slept and was woken while idle (bound, nothing queued). */
+  idleSleepsPerS?: number;
   microsPerJob: number;
   callsPerJob: Record<string, number>;
 }
@@ -127,7 +129,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
     for (let r = 0; r < o.rounds; r++) {
       for (const round of await oneRound(o.jobs)) {
         rounds.push(round);
-        log(`cpu ${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s${round.sleepsPerJob === undefined ? '' : `, ${round.sleepsPerJob.toFixed(1)} wake-ups/job`}) calls/job ${JSON.stringify(round.callsPerJob)}`);
+        log(`cpu ${round.tree}: ${round.microsPerJob.toFixed(0)} µs/job (window ${round.windowMs.toFixed(0)} ms, ${round.cpuMicros} µs CPU, ${(100 * round.systemShare).toFixed(0)}% system, idle ${round.idleMicrosPerS.toFixed(0)} µs/s${round.idleSleepsPerS === undefined ? '' : ` in ${round.idleSleepsPerS.toFixed(0)} wake-ups/s`}${round.sleepsPerJob === undefined ? '' : `, ${round.sleepsPerJob.toFixed(1)} wake-ups/job`}) calls/job ${JSON.stringify(round.callsPerJob)}`);
       }
     }
     if (o.profile !== undefined) {
@@ -233,6 +235,7 @@ export async function runCpu(o: CpuOptions, log: (line: string) => void): Promis
             microsPerJob,
             callsPerJob,
             ...(sleepsPerJob !== undefined && { sleepsPerJob }),
+            ...(idle.sleeps !== undefined && { idleSleepsPerS: idle.sleeps / (idle.wallMs / 1000) }),
           };
         });
       } finally {
